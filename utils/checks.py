@@ -1,0 +1,162 @@
+"""Checks: compare a student's answer with the reference and say, in plain words, what is off.
+
+Each check prints a one-line confirmation when the answer is right and raises
+:class:`CheckFailed` (an ``AssertionError``) with a message a student can act on when it is
+not. The grader runs the same checks.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["CheckFailed", "check_array", "check_scalar", "check_function", "check_choice"]
+
+
+class CheckFailed(AssertionError):
+    """A student's answer differs from the reference; the message says how.
+
+    Example
+    -------
+    >>> issubclass(CheckFailed, AssertionError)
+    True
+    """
+
+
+def _as_numpy(value, name: str) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if value is None:
+        raise CheckFailed(f"{name} is None: did the function forget to `return` its result?")
+    try:
+        arr = np.asarray(value)
+    except Exception as err:  # e.g. ragged lists
+        raise CheckFailed(f"{name} cannot be read as an array: {err}") from None
+    if arr.dtype == object:
+        raise CheckFailed(f"{name} cannot be read as an array of numbers "
+                          f"(got {type(value).__name__})")
+    return arr
+
+
+def _compare(answer: np.ndarray, expected: np.ndarray, name: str, rtol: float, atol: float):
+    """Raise CheckFailed at the first way ``answer`` differs from ``expected``."""
+    if answer.shape != expected.shape:
+        raise CheckFailed(f"{name}: expected shape {expected.shape}, got {answer.shape}")
+    if expected.dtype == bool and answer.dtype != bool:
+        raise CheckFailed(f"{name}: expected booleans (True/False), got {answer.dtype}")
+    if np.issubdtype(expected.dtype, np.number) and not np.issubdtype(answer.dtype, np.number) \
+            and answer.dtype != bool:
+        raise CheckFailed(f"{name}: expected numbers, got values of type {answer.dtype}")
+    if answer.dtype.kind in "fc" and np.isnan(answer).any() and not np.isnan(expected).any():
+        raise CheckFailed(f"{name} contains NaN at {int(np.isnan(answer).sum())} place(s)")
+    if expected.dtype.kind in "biu" and answer.dtype.kind in "biu":
+        wrong = answer != expected
+    else:
+        wrong = ~np.isclose(answer.astype(float), expected.astype(float), rtol=rtol, atol=atol,
+                            equal_nan=True)
+    if wrong.any():
+        first = tuple(int(i) for i in np.argwhere(wrong)[0])
+        where = f" at index {first}" if answer.ndim else ""
+        got, want = answer[first] if answer.ndim else answer, expected[first] if answer.ndim \
+            else expected
+        raise CheckFailed(f"{name}: {int(wrong.sum())} of {wrong.size} value(s) differ from the "
+                          f"reference; first{where}: expected {want!r}, got {got!r}")
+
+
+def check_array(answer, expected, name: str = "your answer", rtol: float = 1e-6,
+                atol: float = 1e-8) -> bool:
+    """Check that ``answer`` equals ``expected`` in shape and, to tolerance, in value.
+
+    Example
+    -------
+    >>> check_array(np.zeros(3), np.zeros(3))
+    ✓ your answer matches the reference.
+    True
+    >>> check_array(np.zeros((3, 1)), np.zeros(3))
+    Traceback (most recent call last):
+    ...
+    utils.checks.CheckFailed: your answer: expected shape (3,), got (3, 1)
+    """
+    _compare(_as_numpy(answer, name), _as_numpy(expected, "the reference"), name, rtol, atol)
+    print(f"✓ {name} matches the reference.")
+    return True
+
+
+def check_scalar(answer, expected: float, name: str = "your answer", rtol: float = 1e-6,
+                 atol: float = 1e-8) -> bool:
+    """Check that ``answer`` is a single number close to ``expected``.
+
+    Example
+    -------
+    >>> check_scalar(0.5, 0.5, name="the accuracy")
+    ✓ the accuracy matches the reference.
+    True
+    """
+    arr = _as_numpy(answer, name)
+    if arr.size != 1:
+        raise CheckFailed(f"{name}: expected a single number, got an array of shape {arr.shape}")
+    _compare(arr.reshape(()), np.asarray(expected).reshape(()), name, rtol, atol)
+    print(f"✓ {name} matches the reference.")
+    return True
+
+
+def check_function(student_fn: Callable, reference_fn: Callable, cases: Sequence,
+                   name: str | None = None, rtol: float = 1e-6, atol: float = 1e-8) -> bool:
+    """Call the student's function and the reference on each case and compare the results.
+
+    Parameters
+    ----------
+    student_fn, reference_fn : callable
+    cases : sequence
+        Each case is a tuple of positional arguments (or a dict of keyword arguments).
+    name : str, optional
+        How to call the function in messages (defaults to its ``__name__``).
+
+    Example
+    -------
+    >>> check_function(lambda x: x * 2, lambda x: x + x, cases=[(1,), (np.arange(3),)])
+    ✓ <lambda> agrees with the reference on 2 test cases.
+    True
+    """
+    if not callable(student_fn):
+        raise CheckFailed(f"expected a function, got {type(student_fn).__name__}")
+    name = name or getattr(student_fn, "__name__", "your function")
+    if not cases:
+        raise ValueError("cases must hold at least one test case")
+    for k, case in enumerate(cases, start=1):
+        args, kwargs = (case, {}) if isinstance(case, tuple) else ((), dict(case))
+        expected = reference_fn(*args, **kwargs)
+        try:
+            got = student_fn(*args, **kwargs)
+        except NotImplementedError:
+            raise CheckFailed(f"{name} is not written yet (it raises NotImplementedError)") \
+                from None
+        except Exception as err:
+            raise CheckFailed(f"{name} raised {type(err).__name__}: {err} (test case {k} of "
+                              f"{len(cases)})") from None
+        _compare(_as_numpy(got, f"{name}'s result on test case {k}"),
+                 _as_numpy(expected, "the reference"),
+                 f"{name}'s result on test case {k}", rtol, atol)
+    print(f"✓ {name} agrees with the reference on {len(cases)} test case"
+          f"{'s' if len(cases) != 1 else ''}.")
+    return True
+
+
+def check_choice(answer, correct, options: Sequence, name: str = "your prediction",
+                 explanation: str = "") -> bool:
+    """Check a multiple-choice answer (e.g. a prediction made before running an experiment).
+
+    Example
+    -------
+    >>> check_choice("B", "B", options=["A", "B"], explanation="B is larger.")
+    ✓ your prediction is right. B is larger.
+    True
+    """
+    if answer not in options:
+        raise CheckFailed(f"{name} must be one of {list(options)}, got {answer!r}")
+    if answer != correct:
+        raise CheckFailed(f"{name} {answer!r} is not what the experiment shows. {explanation}"
+                          .strip())
+    print(f"✓ {name} is right. {explanation}".rstrip())
+    return True

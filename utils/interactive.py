@@ -1,0 +1,72 @@
+"""Interactive figures that also work where no kernel runs (the rendered book, nbval).
+
+:func:`interactive_figure` shows the figure for the default values as an ordinary output
+and updates that same output in place when a control moves. Because the first figure is a
+plain output (not drawn inside an ``Output`` widget, as ``ipywidgets.interact`` does), the
+rendered book shows it, and every client -- Jupyter, nbclient, nbval -- records the same
+outputs for the cell, so the notebook's stored outputs can be checked.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+__all__ = ["interactive_figure"]
+
+
+def interactive_figure(draw: Callable[..., "plt.Figure"], **controls: widgets.ValueWidget):
+    """Display ``controls`` and the figure ``draw(**values)``, redrawn when a value changes.
+
+    Parameters
+    ----------
+    draw : callable
+        Takes one keyword argument per control and returns a matplotlib Figure.
+    **controls : ipywidgets value widgets
+        E.g. ``sigma=ipywidgets.FloatSlider(value=0.5, min=0, max=2)``; each widget's
+        initial value is the default drawn in the static view.
+
+    Returns
+    -------
+    (handle, box)
+        The IPython display handle of the figure and the box of controls.
+
+    Example
+    -------
+    >>> def draw(k):
+    ...     fig, ax = plt.subplots(); ax.plot(range(k)); return fig
+    >>> k = widgets.IntSlider(value=3, min=1, max=9)
+    >>> handle, box = interactive_figure(draw, k=k)  # doctest: +ELLIPSIS
+    VBox(children=(IntSlider(value=3, max=9, min=1),))
+    Figure(...)
+    >>> box.children[0].value
+    3
+    """
+    if not callable(draw):
+        raise ValueError(f"draw must be a function returning a Figure, got {type(draw).__name__}")
+    if not controls:
+        raise ValueError("give at least one control, e.g. k=ipywidgets.IntSlider(value=3)")
+    for name, control in controls.items():
+        if not isinstance(control, widgets.ValueWidget):
+            raise ValueError(f"control {name!r} must be an ipywidgets value widget (a slider, "
+                             f"dropdown, ...), got {type(control).__name__}")
+
+    def render():
+        fig = draw(**{name: c.value for name, c in controls.items()})
+        if not isinstance(fig, plt.Figure):
+            raise ValueError(f"draw must return a matplotlib Figure, got {type(fig).__name__}")
+        plt.close(fig)  # shown through the display handle only, never twice
+        return fig
+
+    box = widgets.VBox(list(controls.values()))
+    display(box)
+    handle = display(render(), display_id=True)
+
+    def on_change(_change):
+        handle.update(render())
+
+    for control in controls.values():
+        control.observe(on_change, names="value")
+    return handle, box

@@ -1,0 +1,145 @@
+"""Plotting: the course's figure style and a helper for curves with a band over seeds.
+
+The palette is Okabe & Ito's colour-blind-safe set; figures have a white face colour so they
+stay readable when the book is shown in dark mode.
+"""
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from cycler import cycler
+
+from ._validation import check_choice, check_real
+
+__all__ = ["PALETTE", "use_style", "band", "plot_band", "plot_digit_grid"]
+
+#: Okabe & Ito (2008) colour-blind-safe palette, black last.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+           "#000000"]
+
+STYLE = {
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 90,
+    "savefig.dpi": 90,
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "axes.prop_cycle": cycler(color=PALETTE),
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.frameon": False,
+    "font.size": 10,
+}
+
+
+def use_style() -> None:
+    """Apply the course style to every later matplotlib figure (call once per lab).
+
+    Example
+    -------
+    >>> use_style()
+    >>> mpl.rcParams["figure.facecolor"]
+    'white'
+    """
+    mpl.rcParams.update(STYLE)
+
+
+def band(ys, center: str = "mean", spread: str = "std",
+         level: float = 0.8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre line and band of ``ys`` (seeds x points) over the seeds axis.
+
+    Parameters
+    ----------
+    ys : array, shape (n_seeds, n_points)
+    center : {'mean', 'median'}
+    spread : {'std', 'quantile', 'range'}
+        'std': centre +- one standard deviation; 'quantile': the central ``level`` fraction
+        of the seeds (e.g. 10 % to 90 %); 'range': min to max.
+    level : float
+        For 'quantile', in (0, 1).
+
+    Example
+    -------
+    >>> c, lo, hi = band([[0.0, 1.0], [2.0, 3.0]])
+    >>> c.tolist(), lo.tolist(), hi.tolist()
+    ([1.0, 2.0], [0.0, 1.0], [2.0, 3.0])
+    """
+    ys = np.asarray(ys, dtype=float)
+    if ys.ndim != 2 or ys.shape[0] == 0:
+        raise ValueError(f"ys must be 2-D (seeds x points), got shape {ys.shape}")
+    check_choice("center", center, ("mean", "median"))
+    check_choice("spread", spread, ("std", "quantile", "range"))
+    level = check_real("level", level, 0.0, 1.0, low_open=True, high_open=True)
+    mid = ys.mean(axis=0) if center == "mean" else np.median(ys, axis=0)
+    if spread == "std":
+        sd = ys.std(axis=0)
+        return mid, mid - sd, mid + sd
+    if spread == "range":
+        return mid, ys.min(axis=0), ys.max(axis=0)
+    q = (1 - level) / 2
+    return mid, np.quantile(ys, q, axis=0), np.quantile(ys, 1 - q, axis=0)
+
+
+def plot_band(ax, x, ys, label: str | None = None, color: str | None = None,
+              center: str = "mean", spread: str = "std", **line_kwargs):
+    """Draw the centre of ``ys`` over seeds as a line and its spread as a shaded band.
+
+    Returns the line, so a caller can reuse its colour.
+
+    Example
+    -------
+    >>> fig, ax = plt.subplots()
+    >>> line = plot_band(ax, [1, 2, 3], [[1, 2, 3], [2, 3, 4]], label="loss")
+    >>> line.get_label()
+    'loss'
+    >>> plt.close(fig)
+    """
+    x = np.asarray(x)
+    mid, lo, hi = band(ys, center=center, spread=spread)
+    if x.shape != mid.shape:
+        raise ValueError(f"x must have one value per point, shape {mid.shape}, got {x.shape}")
+    (line,) = ax.plot(x, mid, label=label, color=color, **line_kwargs)
+    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+    return line
+
+
+def plot_digit_grid(images, titles=None, ncols: int = 8, size: float = 1.0):
+    """Show 8x8 digit images (rows of 64 pixels, or n x 8 x 8) in a grid; return the Figure.
+
+    Example
+    -------
+    >>> fig = plot_digit_grid(np.zeros((3, 64)), titles=["a", "b", "c"], ncols=3)
+    >>> len(fig.axes)
+    3
+    >>> plt.close(fig)
+    """
+    images = np.asarray(images, dtype=float)
+    if images.ndim == 2 and images.shape[1] == 64:
+        images = images.reshape(-1, 8, 8)
+    if images.ndim != 3 or images.shape[1:] != (8, 8) or images.shape[0] == 0:
+        raise ValueError(f"images must be n x 64 or n x 8 x 8 with n >= 1, got {images.shape}")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles must have one entry per image ({len(images)}), got "
+                         f"{len(titles)}")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
+    ncols = min(ncols, len(images))
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * 1.25 * nrows),
+                             squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(images):
+            ax.remove()
+            continue
+        ax.imshow(images[k], cmap="gray_r", vmin=0)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=8)
+    return fig

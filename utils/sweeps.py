@@ -1,0 +1,98 @@
+"""Sweeps: run one function over a grid of settings and seeds, and get a tidy table back.
+
+Labs never hand-write nested loops over settings and seeds: they call :func:`sweep`. It runs
+through joblib, so a user with a cluster can pick another backend (Dask, Ray) with
+``joblib.parallel_config`` or the ``backend`` argument, without touching the lab.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Callable, Mapping, Sequence
+
+import joblib
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ._validation import check_int
+
+__all__ = ["grid_settings", "sweep"]
+
+
+def grid_settings(grid: Mapping[str, Sequence]) -> list[dict]:
+    """Every combination of the values in ``grid``, as a list of dicts (last key fastest).
+
+    Example
+    -------
+    >>> grid_settings({"width": [8, 16], "lr": [0.1]})
+    [{'width': 8, 'lr': 0.1}, {'width': 16, 'lr': 0.1}]
+    """
+    if not isinstance(grid, Mapping):
+        raise ValueError(f"grid must be a dict of name -> list of values, got {type(grid).__name__}")
+    for name, values in grid.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise ValueError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}")
+    names = list(grid)
+    return [dict(zip(names, combo)) for combo in itertools.product(*grid.values())]
+
+
+def sweep(fn: Callable[..., Mapping | float], grid: Mapping[str, Sequence] | None = None,
+          seeds: Sequence[int] = (0,), n_jobs: int = 1, backend: str | None = None,
+          progress: bool = False) -> pd.DataFrame:
+    """Call ``fn(**settings, seed=seed)`` for every setting of ``grid`` and every seed.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes the grid's names and ``seed`` as keyword arguments and returns a dict of
+        results (one column each) or a single number (column ``value``). It should seed
+        itself from ``seed`` (e.g. with :func:`utils.reproducibility.seed_everything`), so
+        results do not depend on the order or the process the call runs in.
+    grid : dict of name -> list of values, optional
+        The settings; None or {} runs ``fn`` over the seeds alone.
+    seeds : sequence of int
+        Non-empty; each a non-negative integer.
+    n_jobs : int
+        Parallel jobs (joblib); 1 runs in this process, -1 uses every core.
+    backend : str, optional
+        A joblib backend name ('loky', 'threading', or one registered by Dask or Ray).
+    progress : bool
+        Show a progress bar over the calls.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (setting, seed): the settings, ``seed``, then the results.
+
+    Example
+    -------
+    >>> sweep(lambda a, seed: {"b": a * 10 + seed}, {"a": [1, 2]}, seeds=[0, 1])
+       a  seed   b
+    0  1     0  10
+    1  1     1  11
+    2  2     0  20
+    3  2     1  21
+    """
+    if not callable(fn):
+        raise ValueError(f"fn must be callable, got {type(fn).__name__}")
+    settings = grid_settings(grid) if grid else [{}]
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    for s in seeds:
+        check_int("each seed", s, minimum=0)
+    if n_jobs != -1:
+        check_int("n_jobs", n_jobs, minimum=1)
+    for setting in settings:
+        if "seed" in setting:
+            raise ValueError("the grid must not contain 'seed': pass seeds=... instead")
+    calls = [(setting, seed) for setting in settings for seed in seeds]
+    tasks = (joblib.delayed(fn)(**setting, seed=seed) for setting, seed in calls)
+    # backend=None defers to an enclosing ``joblib.parallel_config`` (e.g. a Dask cluster).
+    results = joblib.Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(tasks)
+    results = list(tqdm(results, total=len(calls), desc="sweep", disable=not progress))
+    rows = []
+    for (setting, seed), result in zip(calls, results):
+        if not isinstance(result, Mapping):
+            result = {"value": result}
+        rows.append({**setting, "seed": seed, **result})
+    return pd.DataFrame(rows)

@@ -1,0 +1,291 @@
+"""Training: one loop for every lab, plus evaluation helpers.
+
+The loop covers what the chapters need -- full-batch or minibatch, SGD or Adam, three
+losses, an optional penalty term, a stop at a target training accuracy or a step budget --
+and returns a :class:`History` with one row per evaluation (by default once per epoch, plus
+the initial state at epoch 0).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._validation import check_choice, check_int, check_real
+
+__all__ = ["History", "train", "evaluate", "accuracy", "loss_fn", "LOSSES", "OPTIMIZERS"]
+
+LOSSES = ("cross_entropy", "mse", "logistic")
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass
+class History:
+    """What :func:`train` recorded: one dict per evaluation, and why training stopped.
+
+    Rows hold ``epoch`` (fractional when evaluating several times an epoch), ``step``,
+    ``train_loss``, ``train_acc``, ``val_loss``/``val_acc`` when validation data was given,
+    and whatever the callback returned.
+
+    Example
+    -------
+    >>> h = History(rows=[{"epoch": 0, "train_acc": 0.1}, {"epoch": 1, "train_acc": 0.9}])
+    >>> h["train_acc"].tolist(), h.final["epoch"]
+    ([0.1, 0.9], 1)
+    """
+
+    rows: list[dict] = field(default_factory=list)
+    stopped_because: str = ""
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        """Column ``key`` over all rows, stacked (arrays become a 2-D array)."""
+        if not self.rows or key not in self.rows[0]:
+            known = sorted(self.rows[0]) if self.rows else []
+            raise KeyError(f"history has no column {key!r}; columns: {known}")
+        return np.stack([np.asarray(r[key]) for r in self.rows])
+
+    @property
+    def final(self) -> dict:
+        """The last row."""
+        if not self.rows:
+            raise ValueError("history is empty: nothing was recorded")
+        return self.rows[-1]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The scalar columns as a pandas DataFrame (array-valued columns are left out)."""
+        scalars = [k for k, v in self.rows[0].items() if np.ndim(v) == 0] if self.rows else []
+        return pd.DataFrame([{k: r[k] for k in scalars} for r in self.rows])
+
+
+def loss_fn(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """The training loss of ``outputs`` against labels ``y``, averaged over examples.
+
+    'cross_entropy': softmax cross-entropy, integer labels. 'mse': squared error summed over
+    outputs, averaged over examples, against one-hot targets for integer labels or against
+    real targets. 'logistic': log(1 + exp(-s z)) with s = +1 for label 1 and -1 for label 0,
+    z the single output (binary cross-entropy with logits).
+
+    Example
+    -------
+    >>> out = torch.tensor([[2.0, 0.0]]); y = torch.tensor([0])
+    >>> round(loss_fn(out, y, "mse").item(), 4)  # (2 - 1)^2 + (0 - 0)^2
+    1.0
+    """
+    check_choice("loss", loss, LOSSES)
+    if loss == "cross_entropy":
+        return F.cross_entropy(outputs, y)
+    if loss == "logistic":
+        return F.binary_cross_entropy_with_logits(outputs.reshape(-1), y.float())
+    if y.dtype in (torch.int64, torch.int32):
+        target = F.one_hot(y, num_classes=outputs.shape[1]).to(outputs.dtype)
+    else:
+        target = y.reshape(outputs.shape).to(outputs.dtype)
+    return ((outputs - target) ** 2).sum(dim=1).mean()
+
+
+def _predictions(outputs: torch.Tensor, loss: str) -> torch.Tensor:
+    """Predicted labels: the sign of the single logit for 'logistic', else the argmax."""
+    if loss == "logistic":
+        return (outputs.reshape(-1) > 0).long()
+    return outputs.argmax(dim=1)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
+             loss: str = "cross_entropy") -> dict:
+    """Loss and accuracy of ``model`` on ``(X, y)``, in evaluation mode, without gradients.
+
+    Accuracy is NaN for real-valued targets (regression).
+
+    Example
+    -------
+    >>> net = torch.nn.Linear(2, 2)
+    >>> sorted(evaluate(net, torch.zeros(4, 2), torch.tensor([0, 1, 0, 1])))
+    ['accuracy', 'loss']
+    """
+    _check_data(X, y)
+    check_choice("loss", loss, LOSSES)
+    was_training = model.training
+    model.eval()
+    outputs = model(X)
+    model.train(was_training)
+    result = {"loss": loss_fn(outputs, y, loss).item()}
+    if y.dtype in (torch.int64, torch.int32):
+        result["accuracy"] = (_predictions(outputs, loss) == y).float().mean().item()
+    else:
+        result["accuracy"] = float("nan")
+    return result
+
+
+def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
+             loss: str = "cross_entropy") -> float:
+    """Fraction of examples in ``(X, y)`` that ``model`` classifies correctly.
+
+    ``loss`` only says how outputs become labels ('logistic': sign of one output).
+
+    Example
+    -------
+    >>> net = torch.nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = net.weight.copy_(torch.eye(2)); _ = net.bias.zero_()
+    >>> accuracy(net, torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0]))
+    0.5
+    """
+    return evaluate(model, X, y, loss)["accuracy"]
+
+
+def _check_data(X, y) -> None:
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise ValueError("X and y must be torch tensors (see utils.data.to_tensors), got "
+                         f"{type(X).__name__} and {type(y).__name__}")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (samples x features), got shape {tuple(X.shape)}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X and y must have the same number of rows, got {X.shape[0]} "
+                         f"and {y.shape[0]}")
+
+
+def _make_optimizer(model, optimizer, lr, momentum, weight_decay):
+    if optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
+                               weight_decay=weight_decay)
+    return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
+def train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
+          loss: str = "cross_entropy", optimizer: str = "sgd", lr: float = 0.1,
+          momentum: float = 0.0, weight_decay: float = 0.0, batch_size: int | None = None,
+          epochs: int = 100, max_steps: int | None = None,
+          target_accuracy: float | None = None,
+          penalty: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None,
+          X_val: torch.Tensor | None = None, y_val: torch.Tensor | None = None,
+          evals_per_epoch: int = 1,
+          callback: Callable[[nn.Module], dict | None] | None = None,
+          generator: torch.Generator | None = None, progress: bool = False) -> History:
+    """Train ``model`` in place on ``(X, y)`` and return its :class:`History`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X, y : torch.Tensor
+        Features (n, d) and labels (n,): integers for classification, floats for regression
+        with ``loss='mse'``.
+    loss : {'cross_entropy', 'mse', 'logistic'}
+        See :func:`loss_fn`.
+    optimizer : {'sgd', 'adam'}
+    lr : float
+        Learning rate, > 0.
+    momentum : float
+        SGD momentum in [0, 1).
+    weight_decay : float
+        L2 penalty coefficient of the optimizer, >= 0.
+    batch_size : int, optional
+        Minibatch size; None means full batch (plain gradient descent).
+    epochs : int
+        Maximum number of passes over the data, >= 1.
+    max_steps : int, optional
+        Step budget: stop after this many parameter updates.
+    target_accuracy : float, optional
+        Stop at the first evaluation whose training accuracy reaches this value, in (0, 1].
+    penalty : callable, optional
+        ``penalty(model, outputs)`` returns a scalar tensor added to the loss of every batch,
+        e.g. spectral decoupling ``lambda m, out: 0.5 * lam * (out ** 2).mean()``.
+    X_val, y_val : torch.Tensor, optional
+        Validation data, evaluated with the training data.
+    evals_per_epoch : int
+        How many evaluations per epoch (evenly spaced in steps), >= 1.
+    callback : callable, optional
+        ``callback(model)`` is called at every evaluation; the dict it returns is merged into
+        the row (arrays are welcome: ``History[key]`` stacks them).
+    generator : torch.Generator, optional
+        Source of the minibatch order.
+    progress : bool
+        Show a progress bar over epochs (tqdm).
+
+    Returns
+    -------
+    History
+        One row at epoch 0 (before training) and one per evaluation after it.
+
+    Example
+    -------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> X = torch.randn(64, 2, generator=g); y = (X[:, 0] > 0).long()
+    >>> net = torch.nn.Linear(2, 2)
+    >>> h = train(net, X, y, lr=0.5, epochs=50, target_accuracy=1.0)
+    >>> h.stopped_because, h.final["train_acc"]
+    ('target_accuracy', 1.0)
+    """
+    _check_data(X, y)
+    check_choice("loss", loss, LOSSES)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    lr = check_real("lr", lr, 0.0, low_open=True)
+    momentum = check_real("momentum", momentum, 0.0, 1.0, high_open=True)
+    weight_decay = check_real("weight_decay", weight_decay, 0.0)
+    n = X.shape[0]
+    batch_size = n if batch_size is None else check_int("batch_size", batch_size, 1)
+    epochs = check_int("epochs", epochs, minimum=1)
+    if max_steps is not None:
+        check_int("max_steps", max_steps, minimum=1)
+    if target_accuracy is not None:
+        check_real("target_accuracy", target_accuracy, 0.0, 1.0, low_open=True)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("give both X_val and y_val, or neither")
+    if X_val is not None:
+        _check_data(X_val, y_val)
+    evals_per_epoch = check_int("evals_per_epoch", evals_per_epoch, minimum=1)
+    if loss == "logistic" and not bool(((y == 0) | (y == 1)).all()):
+        raise ValueError("loss='logistic' needs labels in {0, 1}")
+
+    opt = _make_optimizer(model, optimizer, lr, momentum, weight_decay)
+    steps_per_epoch = -(-n // batch_size)  # ceiling division
+    eval_at = set(np.linspace(0, steps_per_epoch, evals_per_epoch + 1)[1:].round().astype(int))
+    history = History()
+
+    def record(epoch: float, step: int) -> dict:
+        row = {"epoch": epoch, "step": step}
+        train_metrics = evaluate(model, X, y, loss)
+        row.update(train_loss=train_metrics["loss"], train_acc=train_metrics["accuracy"])
+        if X_val is not None:
+            val_metrics = evaluate(model, X_val, y_val, loss)
+            row.update(val_loss=val_metrics["loss"], val_acc=val_metrics["accuracy"])
+        if callback is not None:
+            row.update(callback(model) or {})
+        history.rows.append(row)
+        return row
+
+    record(0, 0)
+    step = 0
+    bar = tqdm(range(epochs), desc="training", disable=not progress, leave=True)
+    for epoch in bar:
+        order = torch.randperm(n, generator=generator)
+        for i in range(steps_per_epoch):
+            idx = order[i * batch_size:(i + 1) * batch_size]
+            outputs = model(X[idx])
+            batch_loss = loss_fn(outputs, y[idx], loss)
+            if penalty is not None:
+                batch_loss = batch_loss + penalty(model, outputs)
+            opt.zero_grad()
+            batch_loss.backward()
+            opt.step()
+            step += 1
+            if (i + 1) in eval_at:
+                row = record(epoch + (i + 1) / steps_per_epoch, step)
+                if target_accuracy is not None and row["train_acc"] >= target_accuracy:
+                    history.stopped_because = "target_accuracy"
+                    return history
+            if max_steps is not None and step >= max_steps:
+                if history.rows[-1]["step"] != step:
+                    record(epoch + (i + 1) / steps_per_epoch, step)
+                history.stopped_because = "max_steps"
+                return history
+        if progress:
+            bar.set_postfix(train_acc=f"{history.rows[-1]['train_acc']:.3f}")
+    history.stopped_because = "epochs"
+    return history
