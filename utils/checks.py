@@ -58,21 +58,19 @@ def _compare(answer: np.ndarray, expected: np.ndarray, name: str, rtol: float, a
     if wrong.any():
         first = tuple(int(i) for i in np.argwhere(wrong)[0])
         where = f" at index {first}" if answer.ndim else ""
-        got, want = answer[first] if answer.ndim else answer, expected[first] if answer.ndim \
-            else expected
+        got, want = answer[first].item(), expected[first].item()
         raise CheckFailed(f"{name}: {int(wrong.sum())} of {wrong.size} value(s) differ from the "
                           f"reference; first{where}: expected {want!r}, got {got!r}")
 
 
 def check_array(answer, expected, name: str = "your answer", rtol: float = 1e-6,
-                atol: float = 1e-8) -> bool:
+                atol: float = 1e-8) -> None:
     """Check that ``answer`` equals ``expected`` in shape and, to tolerance, in value.
 
     Example
     -------
     >>> check_array(np.zeros(3), np.zeros(3))
     ✓ your answer matches the reference.
-    True
     >>> check_array(np.zeros((3, 1)), np.zeros(3))
     Traceback (most recent call last):
     ...
@@ -80,29 +78,26 @@ def check_array(answer, expected, name: str = "your answer", rtol: float = 1e-6,
     """
     _compare(_as_numpy(answer, name), _as_numpy(expected, "the reference"), name, rtol, atol)
     print(f"✓ {name} matches the reference.")
-    return True
 
 
 def check_scalar(answer, expected: float, name: str = "your answer", rtol: float = 1e-6,
-                 atol: float = 1e-8) -> bool:
+                 atol: float = 1e-8) -> None:
     """Check that ``answer`` is a single number close to ``expected``.
 
     Example
     -------
     >>> check_scalar(0.5, 0.5, name="the accuracy")
     ✓ the accuracy matches the reference.
-    True
     """
     arr = _as_numpy(answer, name)
     if arr.size != 1:
         raise CheckFailed(f"{name}: expected a single number, got an array of shape {arr.shape}")
     _compare(arr.reshape(()), np.asarray(expected).reshape(()), name, rtol, atol)
     print(f"✓ {name} matches the reference.")
-    return True
 
 
 def check_function(student_fn: Callable, reference_fn: Callable, cases: Sequence,
-                   name: str | None = None, rtol: float = 1e-6, atol: float = 1e-8) -> bool:
+                   name: str | None = None, rtol: float = 1e-6, atol: float = 1e-8) -> None:
     """Call the student's function and the reference on each case and compare the results.
 
     Parameters
@@ -117,7 +112,6 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Sequence
     -------
     >>> check_function(lambda x: x * 2, lambda x: x + x, cases=[(1,), (np.arange(3),)])
     ✓ <lambda> agrees with the reference on 2 test cases.
-    True
     """
     if not callable(student_fn):
         raise CheckFailed(f"expected a function, got {type(student_fn).__name__}")
@@ -140,18 +134,16 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Sequence
                  f"{name}'s result on test case {k}", rtol, atol)
     print(f"✓ {name} agrees with the reference on {len(cases)} test case"
           f"{'s' if len(cases) != 1 else ''}.")
-    return True
 
 
 def check_choice(answer, correct, options: Sequence, name: str = "your prediction",
-                 explanation: str = "") -> bool:
+                 explanation: str = "") -> None:
     """Check a multiple-choice answer (e.g. a prediction made before running an experiment).
 
     Example
     -------
     >>> check_choice("B", "B", options=["A", "B"], explanation="B is larger.")
     ✓ your prediction is right. B is larger.
-    True
     """
     if answer not in options:
         raise CheckFailed(f"{name} must be one of {list(options)}, got {answer!r}")
@@ -159,4 +151,3 @@ def check_choice(answer, correct, options: Sequence, name: str = "your predictio
         raise CheckFailed(f"{name} {answer!r} is not what the experiment shows. {explanation}"
                           .strip())
     print(f"✓ {name} is right. {explanation}".rstrip())
-    return True

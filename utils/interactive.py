@@ -12,12 +12,12 @@ from typing import Callable
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
+from IPython.display import DisplayHandle, display
 
 __all__ = ["interactive_figure"]
 
 
-def interactive_figure(draw: Callable[..., "plt.Figure"], **controls: widgets.ValueWidget):
+def interactive_figure(draw: Callable[..., "plt.Figure"], **controls: widgets.ValueWidget) -> None:
     """Display ``controls`` and the figure ``draw(**values)``, redrawn when a value changes.
 
     Parameters
@@ -30,19 +30,18 @@ def interactive_figure(draw: Callable[..., "plt.Figure"], **controls: widgets.Va
 
     Returns
     -------
-    (handle, box)
-        The IPython display handle of the figure and the box of controls.
+    None
+        Nothing, on purpose: a returned value would add an output that depends on how the
+        cell ends (a trailing ``;`` is honoured by Jupyter but not by every client).
 
     Example
     -------
     >>> def draw(k):
     ...     fig, ax = plt.subplots(); ax.plot(range(k)); return fig
     >>> k = widgets.IntSlider(value=3, min=1, max=9)
-    >>> handle, box = interactive_figure(draw, k=k)  # doctest: +ELLIPSIS
+    >>> interactive_figure(draw, k=k)  # doctest: +ELLIPSIS
     VBox(children=(IntSlider(value=3, max=9, min=1),))
     Figure(...)
-    >>> box.children[0].value
-    3
     """
     if not callable(draw):
         raise ValueError(f"draw must be a function returning a Figure, got {type(draw).__name__}")
@@ -62,11 +61,11 @@ def interactive_figure(draw: Callable[..., "plt.Figure"], **controls: widgets.Va
 
     box = widgets.VBox(list(controls.values()))
     display(box)
-    handle = display(render(), display_id=True)
+    # Outside IPython (a plain script) display() prints and returns None; updates then print too.
+    handle = display(render(), display_id=True) or DisplayHandle()
 
     def on_change(_change):
         handle.update(render())
 
     for control in controls.values():
         control.observe(on_change, names="value")
-    return handle, box

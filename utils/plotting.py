@@ -137,9 +137,7 @@ def plot_digit_grid(images, titles=None, ncols: int = 8, size: float = 1.0):
             ax.remove()
             continue
         ax.imshow(images[k], cmap="gray_r", vmin=0)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.grid(False)
+        ax.set_axis_off()
         if titles is not None:
             ax.set_title(titles[k], fontsize=8)
     return fig

@@ -1,0 +1,98 @@
+import itertools
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from utils.learning_order import (learning_times, pairwise_rank_correlations,
+                                  permutation_control, rank_correlation,
+                                  within_group_rank_correlation)
+
+
+def brute_force_learning_times(correct):
+    """The definition, literally: smallest t with correct[s] for every s >= t."""
+    T, n = correct.shape
+    out = []
+    for i in range(n):
+        candidates = [t for t in range(T) if correct[t:, i].all()]
+        out.append(min(candidates) if candidates else T)
+    return np.array(out)
+
+
+def test_learning_times_match_the_definition_on_random_histories():
+    rng = np.random.default_rng(0)
+    for p in (0.3, 0.7, 0.95):
+        correct = rng.random((15, 200)) < p
+        assert np.array_equal(learning_times(correct), brute_force_learning_times(correct))
+
+
+def test_learning_times_rejects_bad_input():
+    with pytest.raises(ValueError, match="2-D"):
+        learning_times([1, 0, 1])
+    with pytest.raises(ValueError, match="booleans"):
+        learning_times([[0.5, 1.0]])
+
+
+def test_rank_correlation_matches_scipy_with_ties():
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 6, 300)          # many ties
+    b = a + rng.integers(0, 4, 300)
+    assert rank_correlation(a, b) == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)
+
+
+def test_rank_correlation_matches_the_closed_form_without_ties():
+    rng = np.random.default_rng(2)
+    a, b = rng.permutation(50), rng.permutation(50)
+    d = a - b  # a permutation of 0..n-1 is its own rank vector (minus one)
+    n = 50
+    assert rank_correlation(a, b) == pytest.approx(1 - 6 * (d ** 2).sum() / (n * (n ** 2 - 1)))
+
+
+def test_rank_correlation_edge_cases():
+    assert np.isnan(rank_correlation([1, 1, 1], [1, 2, 3]))
+    with pytest.raises(ValueError, match="same length"):
+        rank_correlation([1, 2], [1, 2, 3])
+    with pytest.raises(ValueError, match="at least 2"):
+        rank_correlation([1], [1])
+
+
+def test_pairwise_rank_correlations_order_and_values():
+    rng = np.random.default_rng(3)
+    times = rng.integers(0, 10, size=(4, 40))
+    expected = [spearmanr(times[i], times[j]).statistic
+                for i, j in itertools.combinations(range(4), 2)]
+    assert np.allclose(pairwise_rank_correlations(times), expected)
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        pairwise_rank_correlations([[1, 2, 3]])
+
+
+def test_permutation_control_is_centred_with_the_right_spread():
+    # Under shuffling, one pair's rho has mean 0 and variance 1/(n-1); the mean of the
+    # K(K-1)/2 pairs has a smaller variance, at most 1/(n-1).
+    rng = np.random.default_rng(4)
+    n = 300
+    times = np.tile(np.arange(n), (4, 1)) + rng.integers(0, 5, size=(4, n))
+    null = permutation_control(times, n_permutations=400, rng=0)
+    assert abs(null.mean()) < 3 * np.sqrt(1 / (n - 1) / 400)
+    assert null.std() < np.sqrt(1 / (n - 1)) * 1.2
+    assert null.std() > np.sqrt(1 / (n - 1)) / np.sqrt(6) * 0.8
+    assert pairwise_rank_correlations(times).mean() > 0.9   # the unshuffled order is shared
+
+
+def test_permutation_control_rejects_bad_count():
+    with pytest.raises(ValueError, match="n_permutations must be at least 1"):
+        permutation_control([[1, 2], [2, 1]], n_permutations=0)
+
+
+def test_within_group_rank_correlation():
+    # Runs agree on the order of the groups but disagree inside each group.
+    inside = np.array([0, 1, 2, 3])
+    run_a = np.concatenate([inside, 10 + inside])
+    run_b = np.concatenate([inside[::-1], 10 + inside[::-1]])
+    groups = np.repeat([0, 1], 4)
+    assert rank_correlation(run_a, run_b) > 0.5
+    assert within_group_rank_correlation([run_a, run_b], groups) == {0: -1.0, 1: -1.0}
+    # Groups smaller than 3 are skipped.
+    assert within_group_rank_correlation([run_a, run_b], [0] * 7 + [1]) .keys() == {0}
+    with pytest.raises(ValueError, match="one label per example"):
+        within_group_rank_correlation([run_a, run_b], [0, 1])

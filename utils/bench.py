@@ -1,0 +1,327 @@
+"""Measure each lab's wall time and peak memory, against the course's per-lab budget.
+
+``make bench`` runs::
+
+    python -m utils.bench labs/*.ipynb --table instructors/bench.md --readme README.md
+
+which executes every lab in a fresh kernel (the files are not modified), prints a Markdown
+table, writes it where the instructors' page includes it, refreshes the copy in the README
+between the markers ``<!-- bench:start -->`` and ``<!-- bench:end -->``, and exits non-zero
+if a lab fails or takes longer than the budget (60 s on a 2-core CPU).
+
+Example
+-------
+>>> rows = [{"lab": "00_first_experiment", "wall_s": 12.34, "peak_mib": 456.7, "ok": True}]
+>>> print(bench_table(rows).splitlines()[2])
+| 00_first_experiment | 12.3 | 457 | ✓ |
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import os
+import platform
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from utils.notebooks import EXECUTION_ERRORS, _client, _run, read_notebook
+
+__all__ = ["bench_notebook", "bench_table", "write_bench", "main"]
+
+BUDGET_S = 60.0
+START_MARKER = "<!-- bench:start -->"
+END_MARKER = "<!-- bench:end -->"
+MIB = 2**20
+
+
+class _PeakMemorySampler:
+    """Track the peak resident memory of a process and its children from a background thread.
+
+    ``get_pid`` is polled until it returns a pid (the kernel starts after the sampler), then
+    the summed RSS of that process and all its descendants is sampled every ``interval_s``.
+    A spike shorter than the interval can be missed, so the peak is a (tight) lower bound.
+    """
+
+    def __init__(self, get_pid: Callable[[], int | None], interval_s: float = 0.05) -> None:
+        self.get_pid = get_pid
+        self.interval_s = interval_s
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> _PeakMemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            self.peak_bytes = max(self.peak_bytes, self._rss_now())
+            if self._stop.wait(self.interval_s):
+                return
+
+    def _rss_now(self) -> int:
+        pid = self.get_pid()
+        if pid is None:
+            return 0
+        try:
+            process = psutil.Process(pid)
+            processes = [process] + process.children(recursive=True)
+        except psutil.Error:  # the kernel has just exited
+            return 0
+        total = 0
+        for proc in processes:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:  # a child exited between listing and reading
+                pass
+        return total
+
+
+def _kernel_pid(client: Any) -> int | None:
+    """The pid of the client's kernel, or None before it has started."""
+    provisioner = getattr(getattr(client, "km", None), "provisioner", None)
+    return getattr(provisioner, "pid", None)
+
+
+def bench_notebook(path: str | os.PathLike, timeout: float = 600) -> dict[str, Any]:
+    """Execute a notebook in a fresh kernel and measure its wall time and peak memory.
+
+    The notebook is read, run in memory (working directory: its folder) and not written back.
+    Wall time covers the whole run, kernel start-up included, as a student would wait for it.
+    Peak memory is the largest summed resident set size of the kernel and its child processes
+    (e.g. joblib workers), sampled with psutil every 50 ms.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The notebook.
+    timeout : float, default 600
+        Seconds allowed per cell.
+
+    Returns
+    -------
+    dict
+        ``lab`` (file name without suffix), ``path``, ``wall_s``, ``peak_mib``, ``ok``
+        (True if every cell ran without error) and ``error`` (``"ename: message"`` of the
+        failure, or None). A failing notebook is reported, not raised, so that one broken lab
+        does not hide the others' numbers.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        If the file is missing or is not a notebook.
+
+    Examples
+    --------
+    >>> row = bench_notebook("labs/00_first_experiment.ipynb")  # doctest: +SKIP
+    >>> row["ok"], row["wall_s"] < 60  # doctest: +SKIP
+    (True, True)
+    """
+    path = Path(path)
+    nb = read_notebook(path)
+    client = _client(nb, cwd=path.parent, timeout=timeout)
+    error = None
+    start = time.perf_counter()
+    with _PeakMemorySampler(lambda: _kernel_pid(client)) as sampler:
+        try:
+            _run(client)
+        except EXECUTION_ERRORS as err:
+            name = getattr(err, "ename", type(err).__name__)
+            message = getattr(err, "evalue", None) or str(err).strip()
+            error = f"{name}: {message.splitlines()[0] if message else ''}"
+    wall_s = time.perf_counter() - start
+    return {"lab": path.stem, "path": str(path), "wall_s": wall_s,
+            "peak_mib": sampler.peak_bytes / MIB, "ok": error is None, "error": error}
+
+
+def _within_budget(row: dict[str, Any], budget_s: float) -> bool:
+    return bool(row.get("ok", True)) and row["wall_s"] <= budget_s
+
+
+def _versions_line(budget_s: float) -> str:
+    try:
+        torch = importlib.metadata.version("torch")  # no import: torch takes seconds to load
+    except importlib.metadata.PackageNotFoundError:
+        torch = "not installed"
+    return (f"Measured on {datetime.date.today().isoformat()} with {os.cpu_count()} CPU cores, "
+            f"Python {platform.python_version()}, torch {torch}; budget {budget_s:g} s per lab.")
+
+
+def bench_table(rows: Sequence[dict[str, Any]], budget_s: float = BUDGET_S) -> str:
+    """Format benchmark rows as a Markdown table, followed by a line on the machine.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        As returned by :func:`bench_notebook`: at least ``lab``, ``wall_s``, ``peak_mib``;
+        ``ok`` (default True) marks whether the lab ran without error.
+    budget_s : float, default 60
+        Per-lab wall-time budget in seconds. A lab is within budget if it ran without error
+        and took at most ``budget_s``.
+
+    Returns
+    -------
+    str
+        The table (columns: lab, wall time in s, peak memory in MiB, ✓/✗ for the budget),
+        a blank line, then the date, ``os.cpu_count()`` cores and the Python and torch
+        versions.
+
+    Raises
+    ------
+    ValueError
+        If ``rows`` is empty, a row lacks a key, or ``budget_s`` is not positive.
+
+    Examples
+    --------
+    >>> rows = [{"lab": "00_a", "wall_s": 3.0, "peak_mib": 300.0, "ok": True},
+    ...         {"lab": "01_b", "wall_s": 75.5, "peak_mib": 1200.0, "ok": True}]
+    >>> print("\\n".join(bench_table(rows).splitlines()[:4]))
+    | Lab | Wall time (s) | Peak memory (MiB) | Within 60 s budget |
+    |:----|--------------:|------------------:|:------------------:|
+    | 00_a | 3.0 | 300 | ✓ |
+    | 01_b | 75.5 | 1200 | ✗ |
+    """
+    if not rows:
+        raise ValueError("rows is empty; benchmark at least one notebook")
+    if not budget_s > 0:
+        raise ValueError(f"budget_s must be a positive number of seconds, got {budget_s}")
+    lines = [
+        f"| Lab | Wall time (s) | Peak memory (MiB) | Within {budget_s:g} s budget |",
+        "|:----|--------------:|------------------:|:------------------:|",
+    ]
+    for row in rows:
+        missing = {"lab", "wall_s", "peak_mib"} - set(row)
+        if missing:
+            raise ValueError(f"row {row!r} lacks {', '.join(sorted(missing))}; "
+                             "rows come from bench_notebook")
+        if not row.get("ok", True):
+            verdict = "✗ (failed)"
+        else:
+            verdict = "✓" if _within_budget(row, budget_s) else "✗"
+        lines.append(f"| {row['lab']} | {row['wall_s']:.1f} | {row['peak_mib']:.0f} | {verdict} |")
+    return "\n".join(lines) + "\n\n" + _versions_line(budget_s) + "\n"
+
+
+def _replace_between_markers(text: str, content: str, where: str) -> str:
+    starts, ends = text.count(START_MARKER), text.count(END_MARKER)
+    if starts != 1 or ends != 1:
+        raise ValueError(
+            f"{where} must contain the markers {START_MARKER} and {END_MARKER} exactly once "
+            f"each, start before end (found {starts} start and {ends} end markers)"
+        )
+    start = text.index(START_MARKER) + len(START_MARKER)
+    end = text.index(END_MARKER)
+    if end < start:
+        raise ValueError(f"in {where}, {END_MARKER} comes before {START_MARKER}; swap them")
+    return text[:start] + "\n" + content.strip("\n") + "\n" + text[end:]
+
+
+def write_bench(rows: Sequence[dict[str, Any]], table_path: str | os.PathLike,
+                readme_path: str | os.PathLike | None = None,
+                budget_s: float = BUDGET_S) -> None:
+    """Write the benchmark table to a Markdown file and, optionally, into the README.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        As returned by :func:`bench_notebook`.
+    table_path : str or path-like
+        Markdown file that the instructors' page includes (e.g. ``instructors/bench.md``):
+        an intro sentence and the table, no heading. Its folder is created if needed.
+    readme_path : str or path-like, optional
+        A file holding ``<!-- bench:start -->`` and ``<!-- bench:end -->``; the text between
+        them is replaced by the table, the rest is kept.
+    budget_s : float, default 60
+        Per-lab budget in seconds, see :func:`bench_table`.
+
+    Raises
+    ------
+    ValueError
+        If the README lacks either marker (or has them twice, or in the wrong order). It is
+        checked before anything is written, so a bad README leaves both files untouched.
+
+    Examples
+    --------
+    >>> write_bench(rows, "instructors/bench.md", "README.md")  # doctest: +SKIP
+    """
+    table = bench_table(rows, budget_s)
+    readme_text = None
+    if readme_path is not None:
+        readme_path = Path(readme_path)
+        readme_text = _replace_between_markers(readme_path.read_text(encoding="utf-8"), table,
+                                               str(readme_path))
+    intro = (f"Each lab run top to bottom in a fresh kernel by `make bench`: wall time, "
+             f"including kernel start-up, and peak memory of the kernel and its child "
+             f"processes, against the budget of {budget_s:g} s per lab on a 2-core CPU.")
+    table_path = Path(table_path)
+    table_path.parent.mkdir(parents=True, exist_ok=True)
+    table_path.write_text(intro + "\n\n" + table, encoding="utf-8")
+    if readme_text is not None:
+        readme_path.write_text(readme_text, encoding="utf-8")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.bench",
+        description="Execute each lab in a fresh kernel (files not modified), print a Markdown "
+                    "table of wall time and peak memory, and exit non-zero if a lab fails or "
+                    "exceeds the budget.",
+        epilog="example:\n"
+               "  python -m utils.bench labs/*.ipynb --table instructors/bench.md "
+               "--readme README.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("notebooks", nargs="+", metavar="NB", help="notebooks to benchmark")
+    parser.add_argument("--table", metavar="PATH", help="write the table to this Markdown file")
+    parser.add_argument("--readme", metavar="PATH",
+                        help=f"replace the text between {START_MARKER} and {END_MARKER} here")
+    parser.add_argument("--budget", type=float, default=BUDGET_S,
+                        help=f"seconds allowed per lab (default {BUDGET_S:g})")
+    parser.add_argument("--timeout", type=float, default=600,
+                        help="seconds allowed per cell (default 600)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m utils.bench``; returns the exit code.
+
+    Examples
+    --------
+    >>> main(["labs/00_first_experiment.ipynb", "--table", "instructors/bench.md"])  # doctest: +SKIP
+    0
+    """
+    args = _parser().parse_args(argv)
+    if args.readme and not args.table:
+        _parser().error("--readme needs --table too (the instructors' page shows the table)")
+    try:
+        rows = []
+        for path in args.notebooks:
+            print(f"benchmarking {path} ...", file=sys.stderr, flush=True)
+            rows.append(bench_notebook(path, timeout=args.timeout))
+        print(bench_table(rows, args.budget))
+        if args.table:
+            write_bench(rows, args.table, args.readme, args.budget)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    problems = [row for row in rows if not _within_budget(row, args.budget)]
+    for row in problems:
+        why = (f"failed: {row['error']}" if not row["ok"]
+               else f"took {row['wall_s']:.1f} s, over the {args.budget:g} s budget")
+        print(f"{row['path']}: {why}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
