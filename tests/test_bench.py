@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from utils.bench import bench_notebook, bench_table, write_bench
+from utils.bench import bench_notebook, bench_table, main, write_bench
 from utils.notebooks import REPO_ROOT
 
 ROWS = [
@@ -222,3 +222,13 @@ def test_cli_fails_and_names_the_lab_over_budget_or_failing(tmp_path):
     assert "00_slow.ipynb: took" in result.stderr and "over the 0.2 s budget" in result.stderr
     assert "01_broken.ipynb: failed: RuntimeError: no data" in result.stderr
     assert "| 01_broken |" in result.stdout  # the table still shows every lab
+
+
+def test_main_in_process(tmp_path, capsys):
+    lab = write_notebook(tmp_path / "00_tiny.ipynb", "x = 1")
+    assert main([str(lab), "--table", str(tmp_path / "bench.md")]) == 0
+    assert "| 00_tiny |" in (tmp_path / "bench.md").read_text()
+    with pytest.raises(SystemExit) as info:   # argparse refuses --readme without --table
+        main([str(lab), "--readme", str(tmp_path / "README.md")])
+    assert info.value.code == 2
+    assert "--readme needs --table" in capsys.readouterr().err

@@ -22,6 +22,7 @@ from utils.notebooks import (
     execute_in_place,
     execute_notebook,
     exercise_header,
+    main,
     read_notebook,
     run_with_seeds,
     set_parameters,
@@ -533,3 +534,13 @@ def test_student_stub_parses_as_a_module():
     """The whole student notebook's code, stubs included, is valid Python."""
     student = student_version(make_lab())
     ast.parse("\n".join(cell.source for cell in student.cells if cell.cell_type == "code"))
+
+
+def test_main_in_process_returns_exit_codes(tmp_path, capsys):
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    write(make_lab(), labs / "00_lab.ipynb")
+    assert main(["student", str(labs), str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "00_lab.ipynb").exists()
+    assert main(["student", str(tmp_path / "out" / "missing"), str(tmp_path / "x")]) == 1
+    assert "error:" in capsys.readouterr().err
