@@ -27,13 +27,22 @@ def test_static_view_first_then_redraw_on_change():
 
 
 def test_controls_and_figure_are_displayed(capsys):
-    def draw(k):
+    def draw(k, sigma):
         fig, ax = plt.subplots()
         return fig
 
-    interactive_figure(draw, k=widgets.IntSlider(value=2, description="k"))
+    interactive_figure(draw, k=widgets.IntSlider(value=2, description="k"), sigma=widgets.FloatSlider())
     shown = capsys.readouterr().out     # outside IPython, display() prints the reprs
-    assert "IntSlider(value=2, description='k')" in shown and "Figure(" in shown
+    assert "[Interactive controls: k, sigma." in shown and "Figure(" in shown
+
+
+def test_controls_say_what_they_are_where_no_kernel_runs():
+    from utils.interactive import _Controls
+    box = _Controls([widgets.IntSlider(description="width")])
+    bundle = box._repr_mimebundle_()
+    # Jupyter renders the widget view; the book and other kernel-less clients read the text.
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"].startswith("[Interactive controls: width.")
 
 
 def test_bad_arguments():

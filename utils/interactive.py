@@ -17,6 +17,24 @@ from IPython.display import DisplayHandle, display
 __all__ = ["interactive_figure"]
 
 
+class _Controls(widgets.VBox):
+    """The controls of an interactive figure, with a plain-text view that says what they are.
+
+    Jupyter draws the sliders; a client without a kernel (the rendered book, a diff of the
+    notebook) shows the text instead of a dead widget or a widget's ``repr``.
+    """
+
+    def __repr__(self) -> str:
+        names = ", ".join(getattr(child, "description", "") or "?" for child in self.children)
+        return (f"[Interactive controls: {names}. They move in a running notebook; "
+                "the figure below is drawn at their default values.]")
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+
 def interactive_figure(draw: Callable[..., "plt.Figure"], **controls: widgets.ValueWidget) -> None:
     """Display ``controls`` and the figure ``draw(**values)``, redrawn when a value changes.
 
@@ -38,9 +56,9 @@ def interactive_figure(draw: Callable[..., "plt.Figure"], **controls: widgets.Va
     -------
     >>> def draw(k):
     ...     fig, ax = plt.subplots(); ax.plot(range(k)); return fig
-    >>> k = widgets.IntSlider(value=3, min=1, max=9)
+    >>> k = widgets.IntSlider(value=3, min=1, max=9, description="k")
     >>> interactive_figure(draw, k=k)  # doctest: +ELLIPSIS
-    VBox(children=(IntSlider(value=3, max=9, min=1),))
+    [Interactive controls: k. They move in a running notebook; the figure below is drawn at their default values.]
     Figure(...)
     """
     if not callable(draw):
@@ -59,7 +77,9 @@ def interactive_figure(draw: Callable[..., "plt.Figure"], **controls: widgets.Va
         plt.close(fig)  # shown through the display handle only, never twice
         return fig
 
-    box = widgets.VBox(list(controls.values()))
+    for name, control in controls.items():
+        control.description = control.description or name
+    box = _Controls(list(controls.values()))
     display(box)
     # Outside IPython (a plain script) display() prints and returns None; updates then print too.
     handle = display(render(), display_id=True) or DisplayHandle()

@@ -474,7 +474,7 @@ def _repo_on_pythonpath() -> Iterator[None]:
 
 
 def _client(nb: nbformat.NotebookNode, cwd: str | os.PathLike, timeout: float = 600,
-            allow_errors: bool = False, store_widget_state: bool = True,
+            allow_errors: bool = False, store_widget_state: bool = False,
             **hooks: Callable[..., Any]) -> NotebookClient:
     """An nbclient client that will run ``nb`` (in place) in a fresh python3 kernel."""
     cwd = Path(cwd)
@@ -501,7 +501,7 @@ def _run(client: NotebookClient) -> None:
 
 def execute_notebook(nb: nbformat.NotebookNode, cwd: str | os.PathLike, timeout: float = 600,
                      allow_errors: bool = False,
-                     store_widget_state: bool = True) -> nbformat.NotebookNode:
+                     store_widget_state: bool = False) -> nbformat.NotebookNode:
     """Run every code cell of a notebook, top to bottom, in a fresh kernel.
 
     The kernel is ``python3``, the interpreter running this code, started in ``cwd`` with the
@@ -521,8 +521,10 @@ def execute_notebook(nb: nbformat.NotebookNode, cwd: str | os.PathLike, timeout:
     allow_errors : bool, default False
         If False, stop at the first cell that raises; if True, record the error as the cell's
         output and go on.
-    store_widget_state : bool, default True
-        Save the state of ipywidgets in the notebook metadata, so the book can show them.
+    store_widget_state : bool, default False
+        Save the state of ipywidgets in the notebook metadata. Off for the labs: the book
+        cannot run a widget without a kernel, and showing a saved one would load its
+        JavaScript from a CDN; it shows each widget's plain-text note instead.
 
     Returns
     -------
@@ -545,6 +547,8 @@ def execute_notebook(nb: nbformat.NotebookNode, cwd: str | os.PathLike, timeout:
     >>> execute_notebook(nb, cwd=".").cells[0].outputs[0].text  # doctest: +SKIP
     '2\\n'
     """
+    if not store_widget_state:
+        nb.metadata.pop("widgets", None)  # a state saved by an earlier run would be stale
     _run(_client(nb, cwd, timeout, allow_errors, store_widget_state))
     return nb
 
