@@ -1,0 +1,258 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import mutual_info_score
+
+from utils.checks import CheckFailed, check_function
+from utils.starvation import (agreement, bisect_to_boundary, distance_to_boundary,
+                              explained_information, linear_slabs, margin, mutual_information,
+                              randomization_test, randomize_coordinates, score_function,
+                              spectral_decoupling)
+from utils.training import train
+
+
+# --- linear_slabs -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("k", [3, 4, 5])
+def test_linear_slabs_every_coordinate_predicts_the_label(k):
+    X, y = linear_slabs(2000, n_slab_coords=3, n_slabs=k, linear_margin=0.2, slab_gap=0.1,
+                        rng=1)
+    assert X.shape == (2000, 4) and y.dtype == np.int64
+    assert abs(y.mean() - 0.5) < 0.05
+    # linear coordinate: sign gives the label, with the requested gap
+    assert ((X[:, 0] > 0) == (y == 1)).all()
+    assert np.abs(X[:, 0]).min() >= 0.1 - 1e-12 and np.abs(X[:, 0]).max() <= 1
+    width = 2 / k
+    for j in range(1, 4):
+        slab = np.floor((X[:, j] + 1) / width).astype(int)
+        assert (slab % 2 == y).all()                      # slab parity is the label
+        assert set(np.unique(slab)) == set(range(k))      # every slab is used
+        offset = X[:, j] + 1 - slab * width               # position inside the slab
+        assert offset.min() >= 0.05 - 1e-12 and offset.max() <= width - 0.05 + 1e-12
+
+
+def test_linear_slabs_is_not_linearly_separable_on_slab_coordinates():
+    from sklearn.linear_model import LogisticRegression
+    X, y = linear_slabs(1000, n_slab_coords=1, n_slabs=5, rng=0)
+    acc = LogisticRegression().fit(X[:, 1:], y).score(X[:, 1:], y)
+    assert acc < 0.75
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n": 0}, "n must be at least 1"),
+    ({"n_slabs": 2}, "n_slabs must be at least 3"),
+    ({"slab_gap": 0.5, "n_slabs": 5}, "slab_gap must be in"),
+    ({"linear_margin": -0.1}, "linear_margin must be in"),
+    ({"n_slab_coords": 0}, "n_slab_coords must be at least 1"),
+])
+def test_linear_slabs_rejects_bad_arguments(kwargs, match):
+    args = {"n": 10, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        linear_slabs(**args)
+
+
+# --- spectral_decoupling ----------------------------------------------------------------
+
+def test_spectral_decoupling_value_and_gradient():
+    g = torch.Generator().manual_seed(0)
+    out = torch.randn(7, 3, generator=g, requires_grad=True)
+    pen = spectral_decoupling(0.3, gamma=0.5)(None, out)
+    # independent computation: loop over examples and units
+    expected = sum(0.5 * 0.3 * (out[i, j].item() - 0.5) ** 2
+                   for i in range(7) for j in range(3)) / 7
+    assert pen.item() == pytest.approx(expected, rel=1e-6)
+    pen.backward()
+    # d/d out_ij of lam/2 mean_i ||out_i - gamma||^2 = lam (out_ij - gamma) / n
+    assert torch.allclose(out.grad, 0.3 * (out.detach() - 0.5) / 7, atol=1e-7)
+
+
+def test_spectral_decoupling_zero_strength_and_one_output():
+    assert spectral_decoupling(0.0)(None, torch.ones(4, 1)).item() == 0.0
+    assert spectral_decoupling(2.0)(None, torch.full((5,), 3.0)).item() == pytest.approx(9.0)
+
+
+def test_spectral_decoupling_shrinks_logits_in_training():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(64, 2, generator=g)
+    y = (X[:, 0] > 0).long()
+    norms = []
+    for lam in (0.0, 0.1):
+        net = torch.nn.Linear(2, 1)
+        with torch.no_grad():
+            net.weight.zero_(); net.bias.zero_()
+        train(net, X, y, loss="logistic", lr=0.5, epochs=300,
+              penalty=spectral_decoupling(lam))
+        norms.append(net(X).abs().mean().item())
+    assert norms[1] < 0.5 * norms[0]
+
+
+def test_spectral_decoupling_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="lam must be in"):
+        spectral_decoupling(-1.0)
+    with pytest.raises(ValueError, match="gamma must be a finite number"):
+        spectral_decoupling(1.0, gamma=float("nan"))
+    with pytest.raises(ValueError, match="outputs must be a torch tensor"):
+        spectral_decoupling(1.0)(None, np.zeros(3))
+
+
+def test_check_catches_a_penalty_without_the_half():
+    ref = lambda out: spectral_decoupling(0.2)(None, out)  # noqa: E731
+    wrong = lambda out: 0.2 * (out ** 2).sum(dim=1).mean()  # noqa: E731
+    with pytest.raises(CheckFailed):
+        check_function(wrong, ref, cases=[(torch.ones(3, 1) * 2,)])
+
+
+# --- score_function, bisection, distances and margins -----------------------------------
+
+def test_score_function_for_modules_and_callables():
+    net = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]])); net.bias.zero_()
+    s = score_function(net)(np.array([[1.0, 3.0]]))
+    assert s.tolist() == [2.0]                       # output 1 minus output 0
+    assert score_function(lambda P: P[:, 0])(np.array([[4.0, 0.0]])).tolist() == [4.0]
+    with pytest.raises(ValueError, match="1 or 2 outputs"):
+        score_function(torch.nn.Linear(2, 3))(np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="torch module or a callable"):
+        score_function(3)
+
+
+def test_bisection_finds_the_crossing_of_a_circle():
+    score = lambda P: np.linalg.norm(P, axis=1) - 1.0  # noqa: E731  (outside the unit circle)
+    X = np.array([[0.0, 0.0], [0.2, -0.1]])
+    T = np.array([[2.0, 0.0], [0.2, -3.0]])
+    t = bisect_to_boundary(score, X, T, steps=40)
+    crossing = X + t[:, None] * (T - X)
+    assert np.allclose(np.linalg.norm(crossing, axis=1), 1.0, atol=1e-9)
+    with pytest.raises(ValueError, match="other class"):
+        bisect_to_boundary(score, X, X + 0.01)
+    with pytest.raises(ValueError, match="shape of X"):
+        bisect_to_boundary(score, X, T[:1])
+
+
+def test_distance_to_a_linear_boundary_matches_the_closed_form():
+    rng = np.random.default_rng(0)
+    w, b = np.array([1.0, -2.0]), 0.3
+    X = rng.normal(size=(50, 2))
+    d = distance_to_boundary(lambda P: P @ w + b, X, resolution=300)
+    exact = np.abs(X @ w + b) / np.linalg.norm(w)
+    spacing = (X.max(0) - X.min(0) + 1.0).max() / 299
+    assert np.all(d >= exact - 1e-9)                 # an upper bound...
+    assert np.all(d <= exact + spacing)              # ...within a grid spacing
+
+
+def test_distance_to_a_circle_and_margin_of_a_torch_model():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1.5, 1.5, size=(40, 2))
+    d = distance_to_boundary(lambda P: np.linalg.norm(P, axis=1) - 1.0, X, resolution=400)
+    exact = np.abs(np.linalg.norm(X, axis=1) - 1.0)
+    assert np.allclose(d, exact, atol=0.02)
+    # a torch linear model with a known margin
+    net = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[3.0, 4.0]])); net.bias.fill_(-5.0)
+    X = np.array([[1.0, 1.0], [0.0, 0.0], [3.0, 3.0]])
+    y = np.array([1, 0, 1])
+    # distances |3x + 4y - 5| / 5 = 0.4, 1.0, 3.2
+    assert margin(net, X, y) == pytest.approx(0.4, abs=0.02)
+    assert margin(net, X, np.array([0, 0, 1])) == pytest.approx(-0.4, abs=0.02)
+
+
+def test_distance_is_infinite_without_a_boundary_and_rejects_bad_input():
+    assert np.isinf(distance_to_boundary(lambda P: np.ones(len(P)), [[0.0, 0.0]])).all()
+    with pytest.raises(ValueError, match="2-D points"):
+        distance_to_boundary(lambda P: P[:, 0], np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="resolution must be at least 10"):
+        distance_to_boundary(lambda P: P[:, 0], np.zeros((3, 2)), resolution=5)
+    with pytest.raises(ValueError, match="one 0/1 label"):
+        margin(lambda P: P[:, 0], np.zeros((3, 2)), [0, 1])
+
+
+# --- randomization ----------------------------------------------------------------------
+
+def test_randomize_coordinates_permutes_the_block_jointly():
+    X = np.arange(30.0).reshape(10, 3)
+    Z = randomize_coordinates(X, [1, 2], rng=np.random.default_rng(4))
+    perm = np.random.default_rng(4).permutation(10)
+    assert np.array_equal(Z[:, 0], X[:, 0])
+    assert np.array_equal(Z[:, 1:], X[perm, 1:])
+    assert not np.array_equal(Z, X)
+    assert np.array_equal(randomize_coordinates(X, [], rng=0), X)
+    with pytest.raises(ValueError, match="distinct"):
+        randomize_coordinates(X, [1, 1], rng=0)
+    with pytest.raises(ValueError, match="at most 2"):
+        randomize_coordinates(X, [3], rng=0)
+
+
+def test_randomization_test_on_a_model_that_reads_one_coordinate():
+    X, y = linear_slabs(4000, n_slab_coords=2, rng=0)
+    net = torch.nn.Linear(3, 1)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[1.0, 0.0, 0.0]])); net.bias.zero_()
+    acc = randomization_test(net, X, y, {"linear": [0], "slabs": [1, 2]}, rng=0, n_repeats=3)
+    assert acc["none"] == 1.0 and acc["slabs"] == 1.0
+    assert abs(acc["linear"] - 0.5) < 0.05               # a shuffled sign is a coin flip
+    with pytest.raises(ValueError, match="reserved"):
+        randomization_test(net, X, y, {"none": [0]}, rng=0)
+    with pytest.raises(ValueError, match="non-empty dict"):
+        randomization_test(net, X, y, {}, rng=0)
+
+
+def test_check_catches_a_randomization_that_shuffles_each_column_separately():
+    def ref(seed):
+        return randomize_coordinates(np.arange(40.0).reshape(10, 4), [1, 2], seed)
+
+    def wrong(seed):
+        rng = np.random.default_rng(seed)
+        X = np.arange(40.0).reshape(10, 4)
+        for c in (1, 2):
+            X[:, c] = X[rng.permutation(10), c]
+        return X
+    with pytest.raises(CheckFailed):
+        check_function(wrong, ref, cases=[(0,), (1,)])
+
+
+# --- agreement and information ----------------------------------------------------------
+
+def test_mutual_information_matches_sklearn():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 4, 500)
+    b = (a + rng.integers(0, 2, 500)) % 4
+    assert mutual_information(a, b) == pytest.approx(mutual_info_score(a, b), abs=1e-12)
+    assert mutual_information(a, np.zeros(500)) == 0.0
+
+
+def test_explained_information_brute_force_and_limits():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 800)
+    f = np.where(rng.random(800) < 0.8, y, 1 - y)
+    l = np.where(rng.random(800) < 0.7, f, rng.integers(0, 2, 800))  # noqa: E741
+    # brute force from the 2x2x2 joint table
+    p = np.zeros((2, 2, 2))
+    for fi, li, yi in zip(f, l, y):
+        p[fi, li, yi] += 1 / 800
+    pfl, pf, pl, py = p.sum(2), p.sum((1, 2)), p.sum((0, 2)), p.sum((0, 1))
+    pfy, ply = p.sum(1), p.sum(0)
+    i_fl = sum(pfl[i, j] * np.log(pfl[i, j] / (pf[i] * pl[j]))
+               for i in range(2) for j in range(2) if pfl[i, j] > 0)
+    i_fl_y = sum(p[i, j, k] * np.log(p[i, j, k] * py[k] / (pfy[i, k] * ply[j, k]))
+                 for i in range(2) for j in range(2) for k in range(2) if p[i, j, k] > 0)
+    assert explained_information(f, l, y) == pytest.approx(i_fl - i_fl_y, abs=1e-12)
+    assert explained_information(f, f, y) == pytest.approx(mutual_info_score(f, y))
+    noise = rng.integers(0, 2, 800)
+    assert abs(explained_information(f, noise, y)) < 0.01
+
+
+def test_agreement_and_its_errors():
+    assert agreement([1, 2, 3], [1, 2, 0]) == pytest.approx(2 / 3)
+    assert agreement([1, 2, 3], [1, 2, 0], mask=np.array([False, True, True])) == 0.5
+    with pytest.raises(ValueError, match="selects no example"):
+        agreement([1], [1], mask=np.array([False]))
+    with pytest.raises(ValueError, match="same length"):
+        agreement([1, 2], [1])
+    with pytest.raises(ValueError, match="same length"):
+        mutual_information([1, 2], [1])
+    with pytest.raises(ValueError, match="same length"):
+        explained_information([1, 2], [1, 2], [1])
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        agreement([], [])
