@@ -1,0 +1,571 @@
+"""Offense-defense scaling: toy models of how an attack's success changes as both sides invest.
+
+Three models, in the spirit of Garfinkel & Dafoe, "How does the offense-defense balance
+scale?" (2019). They are this course's own constructions, not the paper's.
+
+**Vulnerabilities** (:func:`success_probability`, :func:`simulate_success`,
+:func:`required_defense`). A system has ``N`` vulnerabilities with discoverability rates
+``r_i``. An attacker who invests ``a`` finds vulnerability ``i`` with probability
+``1 - exp(-r_i a)``; a defender who invests ``d`` finds it with probability
+``1 - exp(-r_i d)``, independently, and patches what it finds. The attack succeeds when the
+attacker holds at least one vulnerability the defender has not patched::
+
+    P(a, d) = 1 - prod_i (1 - (1 - exp(-r_i a)) * exp(-r_i d)).
+
+Equivalently, each side draws a discovery time ``T_i ~ Exponential(r_i)`` per vulnerability
+and finds it when its investment exceeds that time; the Monte Carlo samples these times.
+
+**A stream of new vulnerabilities** (:func:`stream_success_probability`): both sides keep
+investing at constant rates while new vulnerabilities appear as a Poisson process.
+
+**Sectors with local defense superiority** (:func:`sector_breach_probability`,
+:func:`multi_vector_success`, :func:`simulate_multi_vector`). A border of ``K`` sectors;
+each side spreads its forces evenly. The forces that actually arrive in a sector are
+Poisson counts of units; the attacker breaks through a sector when its units outnumber the
+defender's by more than the factor ``superiority``, and wins when it breaks through in at
+least one sector. The control is Tullock's ratio-form contest (:func:`ratio_contest`),
+which depends on the ratio of the investments only and so cannot change with scale.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import optimize, stats
+
+from ._validation import check_int, check_real, check_rng
+
+__all__ = [
+    "success_probability",
+    "simulate_success",
+    "mc_sample_size",
+    "equal_investment_peak",
+    "required_defense",
+    "required_defense_homogeneous",
+    "stratified_log_rates",
+    "stream_success_probability",
+    "sector_breach_probability",
+    "multi_vector_success",
+    "simulate_multi_vector",
+    "ratio_contest",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Validation helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _rates(rates) -> np.ndarray:
+    r = np.atleast_1d(np.asarray(rates, dtype=float))
+    if r.ndim != 1 or r.size == 0:
+        raise ValueError(f"rates must be a non-empty 1-D array of discoverability rates, got "
+                         f"shape {r.shape}")
+    if not np.all(np.isfinite(r)) or np.any(r <= 0):
+        raise ValueError("rates must be finite and positive (one rate per vulnerability), got "
+                         f"min {np.nanmin(r)!r}")
+    return r
+
+
+def _investment(name: str, value) -> np.ndarray:
+    x = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(x)) or np.any(x < 0):
+        raise ValueError(f"{name} must hold finite, non-negative investments, got {value!r}")
+    return x
+
+
+def _grid(name: str, value) -> np.ndarray:
+    x = np.atleast_1d(_investment(name, value))
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D grid of investments, got shape {x.shape}")
+    return x
+
+
+# --------------------------------------------------------------------------------------------
+# Model 1: vulnerabilities found independently by both sides
+# --------------------------------------------------------------------------------------------
+
+
+def success_probability(a, d, rates) -> np.ndarray:
+    """Closed-form probability that the attacker holds an unpatched vulnerability.
+
+    ``P(a, d) = 1 - prod_i (1 - (1 - exp(-r_i a)) exp(-r_i d))``.
+
+    Parameters
+    ----------
+    a, d : float or array
+        Attacker's and defender's investments (non-negative; broadcast against each other).
+    rates : array, shape (N,)
+        Positive discoverability rate of each vulnerability.
+
+    Returns
+    -------
+    numpy.ndarray
+        The success probability, with the broadcast shape of ``a`` and ``d``.
+
+    Examples
+    --------
+    >>> float(success_probability(1.0, 0.0, [1.0]))  # undefended: 1 - e^-1
+    0.6321...
+    >>> round(float(success_probability(np.log(2), np.log(2), [1.0])), 12)  # peak, N = 1
+    0.25
+    """
+    r = _rates(rates)
+    a = _investment("a", a)
+    d = _investment("d", d)
+    a, d = np.broadcast_arrays(a, d)
+    found = -np.expm1(-r * a[..., None])          # attacker finds vulnerability i
+    open_ = np.exp(-r * d[..., None])              # defender has not found (patched) it
+    with np.errstate(divide="ignore"):  # a hole found surely and never patched: log(0)
+        log_safe = np.log1p(-found * open_).sum(axis=-1)
+    return -np.expm1(log_safe)
+
+
+def simulate_success(a_grid, d_grid, rates, n_samples: int, rng=0,
+                     batch: int = 20_000) -> np.ndarray:
+    """Monte Carlo estimate of the attack's success on a grid of investments.
+
+    Each sample draws, for every vulnerability, the investment at which the attacker finds it
+    and the one at which the defender finds it (independent exponentials with rate ``r_i``).
+    The attack with investments ``(a, d)`` succeeds when some vulnerability has attacker
+    time ``< a`` and defender time ``>= d``. One draw serves the whole grid, so the estimates
+    at different grid points are correlated, but each is unbiased with binomial variance
+    ``P(1 - P) / n_samples``.
+
+    Parameters
+    ----------
+    a_grid, d_grid : array, shape (Ga,) and (Gd,)
+        Non-negative investments.
+    rates : array, shape (N,)
+        Positive discoverability rates.
+    n_samples : int
+        Number of simulated systems (at least 1).
+    rng : numpy.random.Generator or int
+        Random generator or seed.
+    batch : int
+        Samples processed at a time (bounds the memory).
+
+    Returns
+    -------
+    numpy.ndarray, shape (Ga, Gd)
+        Fraction of samples in which the attack succeeds.
+
+    Examples
+    --------
+    >>> est = simulate_success([1.0], [0.0, 1.0], [1.0], n_samples=20_000, rng=0)
+    >>> est.shape
+    (1, 2)
+    >>> bool(abs(est[0, 0] - (1 - np.exp(-1))) < 0.02)
+    True
+    """
+    a_grid = _grid("a_grid", a_grid)
+    d_grid = _grid("d_grid", d_grid)
+    r = _rates(rates)
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    batch = check_int("batch", batch, minimum=1)
+    rng = check_rng(rng)
+    wins = np.zeros((a_grid.size, d_grid.size))
+    done = 0
+    while done < n_samples:
+        m = min(batch, n_samples - done)
+        t_att = rng.exponential(size=(m, r.size)) / r
+        t_def = rng.exponential(size=(m, r.size)) / r
+        # For each sample and attacker investment: the latest defender time among the
+        # vulnerabilities the attacker found (-inf if it found none).
+        found = t_att[:, :, None] < a_grid[None, None, :]
+        latest = np.where(found, t_def[:, :, None], -np.inf).max(axis=1)   # (m, Ga)
+        wins += (latest[:, :, None] >= d_grid[None, None, :]).sum(axis=0)
+        done += m
+    return wins / n_samples
+
+
+def mc_sample_size(tol: float, n_points: int = 1, alpha: float = 1e-3) -> int:
+    """Samples needed so that every one of ``n_points`` Monte Carlo estimates is within ``tol``.
+
+    Uses the worst-case binomial standard error ``0.5 / sqrt(n)`` (at P = 1/2), the normal
+    approximation, and a Bonferroni correction over the grid: with
+    ``z = Phi^-1(1 - alpha / (2 n_points))`` the answer is ``ceil((0.5 z / tol)^2)``, so all
+    estimates are within ``tol`` with probability at least ``1 - alpha``.
+
+    Parameters
+    ----------
+    tol : float
+        Allowed absolute error, in (0, 0.5].
+    n_points : int
+        Number of estimates that must all be within ``tol`` (at least 1).
+    alpha : float
+        Allowed probability that at least one is not, in (0, 1).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> mc_sample_size(0.01, n_points=1, alpha=0.05)  # z = 1.96
+    9604
+    """
+    tol = check_real("tol", tol, 0.0, 0.5, low_open=True)
+    n_points = check_int("n_points", n_points, minimum=1)
+    alpha = check_real("alpha", alpha, 0.0, 1.0, low_open=True, high_open=True)
+    z = stats.norm.ppf(1 - alpha / (2 * n_points))
+    return int(math.ceil(round((0.5 * z / tol) ** 2, 6)))
+
+
+def equal_investment_peak(rate: float) -> float:
+    """Investment ``x*`` at which equal spending ``a = d = x`` maximizes success (same rates).
+
+    With one rate ``r`` for all vulnerabilities, each factor of the closed form involves
+    ``h(x) = (1 - e^{-rx}) e^{-rx}``, which is largest where ``e^{-rx} = 1/2``; so
+    ``x* = ln 2 / r`` for any number of vulnerabilities.
+
+    Parameters
+    ----------
+    rate : float
+        The common discoverability rate (positive).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(equal_investment_peak(1.0), 6)
+    0.693147
+    """
+    rate = check_real("rate", rate, 0.0, None, low_open=True)
+    return math.log(2.0) / rate
+
+
+def required_defense_homogeneous(a, rate: float, n_vulns: int, target: float = 0.5) -> np.ndarray:
+    """Closed-form defender investment that holds the success probability at ``target``.
+
+    With ``N`` vulnerabilities of equal rate ``r``, ``P(a, d) = target`` when
+    ``(1 - e^{-ra}) e^{-rd} = h* = 1 - (1 - target)^{1/N}``, so
+    ``d = ln((1 - e^{-ra}) / h*) / r``. If the undefended attacker does not reach ``target``
+    (``1 - e^{-ra} <= h*``) no defense is needed and the answer is 0.
+
+    Parameters
+    ----------
+    a : float or array
+        Attacker's investment (non-negative).
+    rate : float
+        Common discoverability rate (positive).
+    n_vulns : int
+        Number of vulnerabilities (at least 1).
+    target : float
+        Success probability to hold, in (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> round(float(required_defense_homogeneous(np.log(2), 1.0, 1, target=0.25)), 6)
+    0.693147
+    >>> float(required_defense_homogeneous(0.01, 1.0, 10))  # attacker too weak anyway
+    0.0
+    """
+    a = _investment("a", a)
+    rate = check_real("rate", rate, 0.0, None, low_open=True)
+    n_vulns = check_int("n_vulns", n_vulns, minimum=1)
+    target = check_real("target", target, 0.0, 1.0, low_open=True, high_open=True)
+    h_star = -np.expm1(np.log1p(-target) / n_vulns)
+    found = -np.expm1(-rate * a)
+    with np.errstate(divide="ignore"):
+        d = np.log(found / h_star) / rate
+    return np.maximum(d, 0.0)
+
+
+def required_defense(a, rates, target: float = 0.5, xtol: float = 1e-10) -> np.ndarray:
+    """Defender investment ``d`` with ``P(a, d) = target``, found numerically (any rates).
+
+    ``P(a, d)`` falls strictly in ``d`` for ``a > 0``, so the root is unique; it is bracketed
+    by ``[0, ln(N / target) / min(r)]`` (where ``P <= N e^{-min(r) d} = target``) and found by
+    Brent's method. Where ``P(a, 0) <= target`` the answer is 0.
+
+    Parameters
+    ----------
+    a : float or array
+        Attacker's investments (non-negative).
+    rates : array, shape (N,)
+        Positive discoverability rates.
+    target : float
+        Success probability to hold, in (0, 1).
+    xtol : float
+        Absolute tolerance of the root (positive).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``a``.
+
+    Examples
+    --------
+    >>> d = required_defense([0.01, 2.0], [1.0] * 10)
+    >>> float(d[0]), round(float(d[1]), 4)
+    (0.0, 2.5581)
+    """
+    a = _investment("a", a)
+    r = _rates(rates)
+    target = check_real("target", target, 0.0, 1.0, low_open=True, high_open=True)
+    xtol = check_real("xtol", xtol, 0.0, None, low_open=True)
+    hi = math.log(r.size / target) / r.min()
+    out = np.zeros(a.shape)
+    for idx, ai in np.ndenumerate(a):
+        if success_probability(ai, 0.0, r) <= target:
+            continue
+        out[idx] = optimize.brentq(lambda d: float(success_probability(ai, d, r)) - target,
+                                   0.0, hi, xtol=xtol)
+    return out
+
+
+def stratified_log_rates(n: int, low: float, high: float, rng=0) -> np.ndarray:
+    """Heterogeneous discoverability rates: one log-uniform draw in each of ``n`` equal slices.
+
+    The log range ``[log low, log high]`` is cut into ``n`` equal slices and one rate is drawn
+    uniformly (in log scale) inside each, so every seed spreads the rates over the whole
+    range while the exact values still vary.
+
+    Parameters
+    ----------
+    n : int
+        Number of rates (at least 1).
+    low, high : float
+        Range of the rates, ``0 < low < high``.
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Increasing rates.
+
+    Examples
+    --------
+    >>> r = stratified_log_rates(3, 0.01, 1.0, rng=0)
+    >>> bool(np.all(np.diff(r) > 0)), bool(0.01 <= r[0] and r[-1] <= 1.0)
+    (True, True)
+    """
+    n = check_int("n", n, minimum=1)
+    low = check_real("low", low, 0.0, None, low_open=True)
+    high = check_real("high", high, low, None, low_open=True)
+    rng = check_rng(rng)
+    u = (np.arange(n) + rng.random(n)) / n
+    return np.exp(np.log(low) + u * (np.log(high) - np.log(low)))
+
+
+# --------------------------------------------------------------------------------------------
+# Breaking the tail: a stream of new vulnerabilities
+# --------------------------------------------------------------------------------------------
+
+
+def _exposure(c, t):
+    """(1 - exp(-c t)) / c, with the limit t at c = 0."""
+    c = np.asarray(c, dtype=float)
+    safe = np.where(c > 0, c, 1.0)
+    return np.where(c > 0, -np.expm1(-safe * t) / safe, t)
+
+
+def stream_success_probability(t, rates, attack_rate: float = 1.0, defense_rate: float = 1.0,
+                               birth_rate: float = 0.0, new_rate: float = 1.0) -> np.ndarray:
+    """Success probability at time ``t`` when new vulnerabilities keep appearing.
+
+    Both sides invest at constant rates, so by time ``t`` the attacker has invested
+    ``a = attack_rate * t`` and the defender ``d = defense_rate * t``. The initial stock is
+    the vulnerability model with ``rates``. New vulnerabilities appear as a Poisson process
+    with ``birth_rate`` per unit time, each with discoverability ``new_rate``; one born ``u``
+    ago is an open hole with probability ``(1 - e^{-r alpha u}) e^{-r beta u}``. The number
+    of open new holes is Poisson with mean
+    ``m(t) = E_beta(t) - E_{alpha+beta}(t)``, ``E_c(t) = (1 - e^{-r c t}) / (r c)``, so
+
+    ``P(t) = 1 - (1 - P_stock(alpha t, beta t)) exp(-birth_rate m(t))``.
+
+    As ``t`` grows, ``m(t)`` tends to ``alpha / (r beta (alpha + beta))``: the success
+    probability levels off at a floor instead of falling to zero.
+
+    Parameters
+    ----------
+    t : float or array
+        Time (non-negative).
+    rates : array, shape (N,)
+        Discoverability rates of the initial stock.
+    attack_rate, defense_rate : float
+        Investment per unit time (non-negative).
+    birth_rate : float
+        New vulnerabilities per unit time (non-negative; 0 recovers the fixed stock).
+    new_rate : float
+        Discoverability rate of each new vulnerability (positive).
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> p0 = stream_success_probability(3.0, [1.0], birth_rate=0.0)
+    >>> bool(np.isclose(p0, success_probability(3.0, 3.0, [1.0])))
+    True
+    >>> far = stream_success_probability(1e4, [1.0], birth_rate=1.0)  # floor 1 - e^{-1/2}
+    >>> round(float(far), 4)
+    0.3935
+    """
+    t = _investment("t", t)
+    alpha = check_real("attack_rate", attack_rate, 0.0)
+    beta = check_real("defense_rate", defense_rate, 0.0)
+    lam = check_real("birth_rate", birth_rate, 0.0)
+    r_new = check_real("new_rate", new_rate, 0.0, None, low_open=True)
+    p_stock = success_probability(alpha * t, beta * t, rates)
+    mean_new = _exposure(r_new * beta, t) - _exposure(r_new * (alpha + beta), t)
+    return 1.0 - (1.0 - p_stock) * np.exp(-lam * mean_new)
+
+
+# --------------------------------------------------------------------------------------------
+# Model 2: sectors with local defense superiority, and the proportional control
+# --------------------------------------------------------------------------------------------
+
+
+def sector_breach_probability(a, d, superiority: float = 2.0) -> np.ndarray:
+    """Probability that the attacker breaks through one sector.
+
+    The units that arrive are Poisson counts, ``A ~ Poisson(a)`` and ``D ~ Poisson(d)``;
+    the attacker breaks through when ``A > superiority * D`` (an undefended sector falls to
+    any attacking unit). Computed as ``sum_n P(D = n) P(A > floor(superiority n))``, truncated
+    where the Poisson tail of ``D`` is below 1e-15.
+
+    Parameters
+    ----------
+    a, d : float or array
+        Mean attacking and defending units in the sector (non-negative; broadcast).
+    superiority : float
+        Local defense superiority ``delta > 0``: the attacker must outnumber the defender by
+        more than this factor. ``delta > 1`` favours the defender at equal forces.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> float(sector_breach_probability(1.0, 0.0))  # P(A >= 1)
+    0.6321...
+    >>> float(sector_breach_probability(0.0, 1.0))
+    0.0
+    """
+    a = _investment("a", a)
+    d = _investment("d", d)
+    delta = check_real("superiority", superiority, 0.0, None, low_open=True)
+    a, d = np.broadcast_arrays(a, d)
+    d_max = float(d.max()) if d.size else 0.0
+    n_max = int(stats.poisson.isf(1e-15, d_max)) + 2 if d_max > 0 else 1
+    n = np.arange(n_max + 1)
+    weights = stats.poisson.pmf(n, d[..., None])                          # P(D = n)
+    beat = stats.poisson.sf(np.floor(delta * n), a[..., None])            # P(A > delta n)
+    return np.clip((weights * beat).sum(axis=-1), 0.0, 1.0)
+
+
+def multi_vector_success(a_total, d_total, n_sectors: int, superiority: float = 2.0) -> np.ndarray:
+    """Probability that the attacker breaks through at least one of ``n_sectors`` sectors.
+
+    Each side spreads its investment evenly (``a_total / K`` and ``d_total / K`` mean units
+    per sector) and sectors are independent: ``P = 1 - (1 - p_sector)^K``.
+
+    Parameters
+    ----------
+    a_total, d_total : float or array
+        Total investments (non-negative; broadcast).
+    n_sectors : int
+        Number of sectors ``K`` (attack vectors, at least 1).
+    superiority : float
+        Local defense superiority (see :func:`sector_breach_probability`).
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> p1 = float(sector_breach_probability(1.0, 1.0))
+    >>> bool(np.isclose(multi_vector_success(3.0, 3.0, 3), 1 - (1 - p1) ** 3))
+    True
+    """
+    k = check_int("n_sectors", n_sectors, minimum=1)
+    a_total = _investment("a_total", a_total)
+    d_total = _investment("d_total", d_total)
+    p = sector_breach_probability(a_total / k, d_total / k, superiority)
+    return -np.expm1(k * np.log1p(-np.minimum(p, 1.0 - 1e-16)))
+
+
+def simulate_multi_vector(a_total: float, d_total: float, n_sectors: int,
+                          superiority: float = 2.0, n_samples: int = 10_000,
+                          rng=0) -> float:
+    """Monte Carlo estimate of :func:`multi_vector_success` by drawing the units per sector.
+
+    Parameters
+    ----------
+    a_total, d_total : float
+        Total investments (non-negative).
+    n_sectors : int
+        Number of sectors (at least 1).
+    superiority : float
+        Local defense superiority (positive).
+    n_samples : int
+        Number of simulated battles (at least 1).
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> est = simulate_multi_vector(4.0, 4.0, 4, n_samples=20_000, rng=1)
+    >>> bool(abs(est - float(multi_vector_success(4.0, 4.0, 4))) < 0.02)
+    True
+    """
+    a_total = check_real("a_total", a_total, 0.0)
+    d_total = check_real("d_total", d_total, 0.0)
+    k = check_int("n_sectors", n_sectors, minimum=1)
+    delta = check_real("superiority", superiority, 0.0, None, low_open=True)
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    rng = check_rng(rng)
+    att = rng.poisson(a_total / k, size=(n_samples, k))
+    dfn = rng.poisson(d_total / k, size=(n_samples, k))
+    return float(np.mean(np.any(att > delta * dfn, axis=1)))
+
+
+def ratio_contest(a, d, superiority: float = 2.0, decisiveness: float = 2.0) -> np.ndarray:
+    """Tullock's ratio-form contest: ``p = a^m / (a^m + (delta d)^m)``.
+
+    It depends on ``a / d`` only, so multiplying both investments by the same factor leaves
+    it unchanged: a purely proportional contest has no offense-defense scaling. By
+    convention no attack (``a = 0``) never succeeds.
+
+    Parameters
+    ----------
+    a, d : float or array
+        Investments (non-negative; broadcast).
+    superiority : float
+        Defender's efficiency factor ``delta`` (positive).
+    decisiveness : float
+        Exponent ``m`` (positive): large ``m`` makes the larger side win almost surely.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> float(ratio_contest(1.0, 1.0, superiority=1.0))
+    0.5
+    >>> bool(np.isclose(ratio_contest(3.0, 5.0), ratio_contest(300.0, 500.0)))
+    True
+    """
+    a = _investment("a", a)
+    d = _investment("d", d)
+    delta = check_real("superiority", superiority, 0.0, None, low_open=True)
+    m = check_real("decisiveness", decisiveness, 0.0, None, low_open=True)
+    a, d = np.broadcast_arrays(a, d)
+    safe_a = np.where(a > 0, a, 1.0)
+    ratio = (delta * d / safe_a) ** m
+    return np.where(a > 0, 1.0 / (1.0 + ratio), 0.0)
