@@ -118,7 +118,7 @@ def success_probability(a, d, rates) -> np.ndarray:
     open_ = np.exp(-r * d[..., None])              # defender has not found (patched) it
     with np.errstate(divide="ignore"):  # a hole found surely and never patched: log(0)
         log_safe = np.log1p(-found * open_).sum(axis=-1)
-    return -np.expm1(log_safe)
+    return 0.0 - np.expm1(log_safe)  # 0.0 - : no negative zeros
 
 
 def simulate_success(a_grid, d_grid, rates, n_samples: int, rng=0,
@@ -493,7 +493,7 @@ def multi_vector_success(a_total, d_total, n_sectors: int, superiority: float = 
     a_total = _investment("a_total", a_total)
     d_total = _investment("d_total", d_total)
     p = sector_breach_probability(a_total / k, d_total / k, superiority)
-    return -np.expm1(k * np.log1p(-np.minimum(p, 1.0 - 1e-16)))
+    return 0.0 - np.expm1(k * np.log1p(-np.minimum(p, 1.0 - 1e-16)))
 
 
 def simulate_multi_vector(a_total: float, d_total: float, n_sectors: int,
