@@ -1,0 +1,252 @@
+"""The rendered book, read in a real browser (headless Chromium driven by Playwright).
+
+Every page of the book is served from localhost and checked the way a student would notice
+a problem: a request that leaves the machine or fails, a JavaScript error, math left as raw
+LaTeX, a missing image or one without alt text, a solution that will not open, a search that
+finds nothing, a figure that turns dark in dark mode. Each page is saved as a screenshot under
+``_build/screenshots/``. Where no Chromium is installed the tests skip and say how to get one
+(``make test`` installs Debian's ``chromium`` when it runs as root).
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from conftest import ROOT, toc_files
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+PAGES = ["index"] + toc_files() + ["genindex", "search"]
+CHAPTERS = [page for page in toc_files() if page.startswith("chapters/")]
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-quic", "--no-first-run", "--disable-component-update",
+                  "--disable-sync"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def find_chromium() -> str | None:
+    """The Chromium to drive: $CHROMIUM if set, else the first one on PATH."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"]
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.fixture(scope="module")
+def site(book):
+    """Serve the built book on a free localhost port; yield its base URL."""
+    assert book.returncode == 0, f"the book did not build:\n{book.log[-3000:]}"
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # keep the test output clean
+            pass
+
+    handler = functools.partial(Quiet, directory=str(book.html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("no Chromium found, so the rendered book is not checked in a browser: "
+                    "install Debian's chromium (`apt-get install chromium`, which `make test` "
+                    "does when run as root) or point $CHROMIUM at a Chromium binary")
+    with sync_api.sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        except sync_api.Error as error:
+            raise AssertionError(f"{executable} is installed but did not start: {error}") from error
+        yield browser
+        browser.close()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+
+class Visit:
+    """One page opened in a fresh browser context, with everything worth complaining about."""
+
+    def __init__(self, chromium, url: str, dark: bool = False):
+        self.problems: list[str] = []
+        self.context = chromium.new_context(viewport={"width": 1280, "height": 900},
+                                            color_scheme="dark" if dark else "light")
+        # The network is effectively off: anything not on localhost is refused and reported.
+        self.context.route("**/*", self._only_localhost)
+        self.page = self.context.new_page()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"JavaScript error: {error}"))
+        self.page.on("requestfailed", lambda request: self.problems.append(
+            f"failed request: {request.url} ({request.failure})"))
+        self.page.on("response", lambda response: response.status >= 400 and self.problems.append(
+            f"HTTP {response.status} for {response.url}"))
+        self.page.goto(url, wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+
+    def _only_localhost(self, route):
+        host = urlparse(route.request.url).hostname
+        if host in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            self.problems.append(f"request to another host: {route.request.url}")
+            route.abort()
+
+    def _console(self, message):
+        if message.type == "error":
+            self.problems.append(f"console error: {message.text}")
+
+    def close(self):
+        self.context.close()
+
+
+def page_url(site: str, page: str) -> str:
+    return f"{site}/{page}.html"
+
+
+def screenshot_path(page: str, suffix: str = "") -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{page.replace('/', '__')}{suffix}.png"
+
+
+# JavaScript run in the page. Kept as data so each check reads as one step in Python.
+WAIT_FOR_MATH = """async () => {
+  if (!document.querySelector('.math')) return 'no math';
+  if (!window.MathJax || !MathJax.startup) return 'MathJax did not load';
+  await MathJax.startup.promise;
+  return 'typeset';
+}"""
+MATH_REPORT = """() => {
+  const maths = [...document.querySelectorAll('.math')];
+  const untypeset = maths.filter(m => !m.querySelector('mjx-container'))
+                         .map(m => m.textContent.trim().slice(0, 60));
+  const errors = [...document.querySelectorAll('mjx-merror')]
+                   .map(e => e.getAttribute('data-mjx-error') || e.textContent);
+  const main = (document.querySelector('main') || document.body).cloneNode(true);
+  main.querySelectorAll('pre, code, script, style, textarea, mjx-container').forEach(e => e.remove());
+  return {count: maths.length, untypeset, errors, text: main.textContent};
+}"""
+IMAGE_REPORT = """async () => {
+  const images = [...document.querySelectorAll('img')];
+  images.forEach(img => { img.loading = 'eager'; });
+  await Promise.all(images.map(img => img.decode().catch(() => null)));
+  return images.map(img => ({src: img.getAttribute('src'), alt: img.getAttribute('alt'),
+                             width: img.naturalWidth}));
+}"""
+RAW_MATH = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$\\[A-Za-z]")
+
+
+def meaningful_alt(alt: str | None, src: str) -> bool:
+    """Alt text that says something: not empty, not the file's name (Sphinx's fallback)."""
+    if not alt or not alt.strip():
+        return False
+    return not (alt == src or re.search(r"\.(png|jpe?g|svg|gif)$", alt.strip(), re.I))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_offline(chromium, site, page):
+    visit = Visit(chromium, page_url(site, page))
+    try:
+        state = visit.page.evaluate(WAIT_FOR_MATH)
+        if state == "MathJax did not load":
+            visit.problems.append("math: the page has math but MathJax did not load")
+        math = visit.page.evaluate(MATH_REPORT)
+        if math["untypeset"]:
+            visit.problems.append(f"math: {len(math['untypeset'])} of {math['count']} formulas "
+                                  f"not typeset, e.g. {math['untypeset'][0]!r}")
+        visit.problems += [f"math: TeX error {error!r}" for error in math["errors"]]
+        raw = RAW_MATH.search(math["text"])
+        if raw:
+            start = max(raw.start() - 40, 0)
+            visit.problems.append(f"math: raw LaTeX visible: {math['text'][start:raw.end() + 40]!r}")
+        for image in visit.page.evaluate(IMAGE_REPORT):
+            if image["width"] == 0:
+                visit.problems.append(f"image did not load: {image['src']}")
+            if not meaningful_alt(image["alt"], image["src"] or ""):
+                visit.problems.append(f"image without alt text: {image['src']} (alt={image['alt']!r})")
+        visit.page.screenshot(path=str(screenshot_path(page)), full_page=True)
+    finally:
+        visit.close()
+    assert not visit.problems, f"page {page}:\n  " + "\n  ".join(visit.problems)
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_solution_opens_when_clicked(chromium, site, page):
+    visit = Visit(chromium, page_url(site, page))
+    try:
+        solutions = visit.page.locator(".solution.dropdown")
+        assert solutions.count() > 0, f"page {page}: no 'check your understanding' solution found"
+        solution = solutions.first
+        body = solution.locator(":scope > :not(.admonition-title)").first
+        assert not body.is_visible(), f"page {page}: the first solution is open before any click"
+        solution.locator(".admonition-title").click()
+        body.wait_for(state="visible", timeout=5000)
+    finally:
+        visit.close()
+    assert not visit.problems, f"page {page}:\n  " + "\n  ".join(visit.problems)
+
+
+def test_search_finds_double_descent(chromium, site):
+    visit = Visit(chromium, f"{site}/search.html?q=double+descent")
+    try:
+        visit.page.wait_for_selector("#search-results ul.search li", timeout=15000)
+        hits = visit.page.eval_on_selector_all("#search-results ul.search li a",
+                                               "links => links.map(a => a.getAttribute('href'))")
+        visit.page.screenshot(path=str(screenshot_path("search", "-double-descent")), full_page=True)
+    finally:
+        visit.close()
+    assert hits, "search page: searching for 'double descent' found nothing"
+    if "chapters/01_double_descent" in toc_files():
+        assert any("01_double_descent" in hit for hit in hits), (
+            f"search page: 'double descent' does not find Chapter 1; it finds {hits}")
+    assert not visit.problems, "search page:\n  " + "\n  ".join(visit.problems)
+
+
+def border_lightness(png: bytes) -> float:
+    """Mean lightness (0 black .. 1 white) of a 4-pixel frame around a screenshot."""
+    import matplotlib.image
+
+    rgb = matplotlib.image.imread(io.BytesIO(png), format="png")[..., :3]
+    frame = [rgb[:4].reshape(-1, 3), rgb[-4:].reshape(-1, 3),
+             rgb[:, :4].reshape(-1, 3), rgb[:, -4:].reshape(-1, 3)]
+    import numpy as np
+
+    return float(np.concatenate(frame).mean())
+
+
+FIGURE_PAGES = [page for page in toc_files()
+                if page.startswith("labs/") or page.startswith("chapters/")]
+
+
+@pytest.mark.parametrize("page", FIGURE_PAGES)
+def test_figures_stay_light_in_dark_mode(chromium, site, page):
+    visit = Visit(chromium, page_url(site, page), dark=True)
+    try:
+        theme = visit.page.evaluate("() => document.documentElement.dataset.theme")
+        assert theme == "dark", f"page {page}: the theme did not switch to dark mode ({theme!r})"
+        images = visit.page.locator(".bd-content img")
+        dark = []
+        for i in range(images.count()):
+            image = images.nth(i)
+            image.scroll_into_view_if_needed()
+            lightness = border_lightness(image.screenshot())
+            if lightness < 0.6:
+                dark.append(f"{image.get_attribute('src')} (edge lightness {lightness:.2f})")
+        visit.page.screenshot(path=str(screenshot_path(page, "-dark")), full_page=True)
+    finally:
+        visit.close()
+    assert not dark, f"page {page}: figures hard to read in dark mode: {dark}"
+    assert not visit.problems, f"page {page} (dark mode):\n  " + "\n  ".join(visit.problems)

@@ -1,0 +1,55 @@
+"""Every lab keeps the parts of the lab contract (COURSE.md) that a reader of the book sees."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LABS = sorted((ROOT / "labs").glob("*.ipynb"))
+
+
+def cells(lab: Path) -> list[dict]:
+    return json.loads(lab.read_text())["cells"]
+
+
+def tags(cell: dict) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
+def test_title_and_front_matter(lab):
+    first = "".join(cells(lab)[0]["source"]).strip()
+    number = int(lab.stem.split("_")[0])
+    assert first.startswith(f"# Lab {number} · "), f"{lab.name}: the first cell must be '# Lab {number} · <title>'"
+    for part in ("Learning objectives", "Prerequisites", "Time"):
+        assert part.lower() in first.lower(), f"{lab.name}: the front matter does not mention {part!r}"
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
+def test_parameters_first_and_claims_last(lab):
+    code = [cell for cell in cells(lab) if cell["cell_type"] == "code"]
+    assert "parameters" in tags(code[0]), f"{lab.name}: the first code cell must be tagged 'parameters'"
+    assert re.search(r"^SEED\s*=", "".join(code[0]["source"]), re.M), f"{lab.name}: no SEED parameter"
+    assert "claims" in tags(code[-1]), f"{lab.name}: the last code cell must be tagged 'claims'"
+    assert "assert" in "".join(code[-1]["source"]), f"{lab.name}: the claims cell asserts nothing"
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
+def test_every_figure_has_alt_text(lab):
+    # The book shows notebook figures as images; their alt text comes from the cell's
+    # metadata (mystnb.image.alt), since an output has no place for it.
+    for index, cell in enumerate(cells(lab)):
+        shows_image = any("image/png" in output.get("data", {}) for output in cell.get("outputs", []))
+        alt = cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt", "")
+        assert not shows_image or len(alt.split()) >= 5, (
+            f"{lab.name}, cell {index}: a figure without alt text; describe what it shows in "
+            "the cell's metadata: {\"mystnb\": {\"image\": {\"alt\": \"...\"}}}")
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
+def test_no_saved_widget_state(lab):
+    metadata = json.loads(lab.read_text())["metadata"]
+    assert "widgets" not in metadata, (
+        f"{lab.name} saves widget state, which makes the book load widget JavaScript from a "
+        "CDN; re-run it with `make execute` (which does not save it)")
