@@ -1,6 +1,6 @@
 # Science of Deep Learning: every command sets up its own environment (.venv) first.
 #   make book      build the HTML book into _build/html
-#   make test      what CI runs: unit tests, every lab under nbval, the book with -W
+#   make test      what CI runs: unit tests, every lab under nbval, the book with -W and in Chromium
 #   make lab       JupyterLab on the labs
 #   make execute   re-execute every lab in place (fresh kernel) to refresh its outputs
 #   make bench     each lab's wall time and peak memory -> instructors/bench.md and README
@@ -27,7 +27,7 @@ export PYTHONPATH := $(CURDIR)
 export OMP_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup book test lab execute bench student seeds lock clean
+.PHONY: help setup browser book test lab execute bench student seeds lock clean
 
 help:
 	@sed -n '2,11p' Makefile | sed 's/^# //'
@@ -43,11 +43,23 @@ $(STAMP): requirements.txt constraints.txt
 
 setup: $(STAMP)
 
+# The browser test drives Debian's chromium. Install it where we can (root with apt-get, as in
+# CI); elsewhere say so: the browser tests then skip with a message, and everything else runs.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || [ -n "$${CHROMIUM:-}" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser test (apt-get) ..."; \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; }; } || \
+	  echo "could not install chromium: the browser tests will be skipped"; \
+	else echo "no chromium (install it, or set CHROMIUM=/path/to/chromium): the browser tests will be skipped"; fi
+
 book: $(STAMP)
 	$(BIN)/jupyter-book build .
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
 
 lab: $(STAMP)
