@@ -1,0 +1,102 @@
+"""Figures of Chapter 5 (offense-defense scaling), drawn from utils.offense_defense.
+
+Run ``python chapters/figures/ch05_offense_defense.py`` to rewrite the PNGs next to this file.
+Everything is a closed form (no sampling), except the heterogeneous rates, drawn with a fixed
+seed, so the figures are deterministic.
+"""
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+
+from utils.offense_defense import (multi_vector_success, ratio_contest,  # noqa: E402
+                                   required_defense, required_defense_homogeneous,
+                                   stratified_log_rates, stream_success_probability,
+                                   success_probability)
+from utils.plotting import PALETTE, use_style  # noqa: E402
+
+N_VULNS = 10
+RATES_EQUAL = np.ones(N_VULNS)
+RATES_SPREAD = stratified_log_rates(N_VULNS, 0.0316, 31.6, rng=0)
+
+
+def vulnerability_figure(path: pathlib.Path) -> pathlib.Path:
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    x = np.logspace(-4, 4, 801)
+    ax1.plot(x, success_probability(x, x, RATES_EQUAL), label="10 vulnerabilities, rate 1")
+    ax1.plot(x, success_probability(x, x, RATES_SPREAD),
+             label="10 vulnerabilities, rates spread over 3 decades")
+    ax1.axvline(np.log(2), color="grey", linestyle=":", label="x* = ln 2")
+    ax1.set(xscale="log", xlabel="equal investment a = d = x (units of 1/r)",
+            ylabel="attack success probability P(x, x)",
+            title="Equal investment: offense first, then defense")
+    ax1.legend(fontsize=8, loc="upper right")
+
+    h_star = 1 - 0.5 ** (1 / N_VULNS)
+    a_weak = -np.log1p(-h_star)
+    a = np.logspace(np.log10(a_weak) + 1e-6, 3, 400)
+    ax2.plot(a, required_defense_homogeneous(a, 1.0, N_VULNS) / a, label="rate 1")
+    a_spread = np.logspace(-1, 3, 81)
+    ax2.plot(a_spread, required_defense(a_spread, RATES_SPREAD) / a_spread,
+             label="rates spread over 3 decades")
+    ax2.axhline(1, color="grey", linewidth=0.8)
+    ax2.axvspan(a[0] / 2, a_weak, color="grey", alpha=0.2,
+                label="attacker below 1/2 even undefended")
+    ax2.set(xscale="log", yscale="log", ylim=(1e-3, 20), xlim=(a[0] / 2, 1e3),
+            xlabel="attacker's investment a (units of 1/r)",
+            ylabel="defender / attacker spending d/a",
+            title="Spending ratio that holds success at 1/2")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def sectors_figure(path: pathlib.Path) -> pathlib.Path:
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    s = np.logspace(-1, 3, 161)
+    ax1.plot(s, multi_vector_success(s, s, 5, 2.0), label="5 sectors, δ = 2")
+    ax1.plot(s, multi_vector_success(s, s, 5, 1.0), "--", label="5 sectors, δ = 1")
+    ax1.plot(s, multi_vector_success(s, s, 1, 2.0), "-.", label="1 sector, δ = 2")
+    ax1.plot(s, ratio_contest(s, s, superiority=2.0, decisiveness=2.0), ":", color=PALETTE[7],
+             label="ratio-form contest (control)")
+    ax1.set(xscale="log", ylim=(0, 1.02), xlabel="equal total investment per side (mean units)",
+            ylabel="attack success probability",
+            title="Sectors: local superiority makes the tail defensive")
+    ax1.legend(fontsize=8)
+
+    t = np.logspace(-2, 3, 201)
+    for k, lam in enumerate([0.0, 0.1, 0.5]):
+        ax2.plot(t, stream_success_probability(t, RATES_EQUAL, 1.0, 1.0, lam, 1.0),
+                 color=PALETTE[k], label=f"{lam:g} new vulnerabilities per unit time")
+    ax2.set(xscale="log", xlabel="time = each side's investment (units of 1/r)",
+            ylabel="attack success probability",
+            title="New vulnerabilities turn the tail into a floor")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def make_figures(out_dir: pathlib.Path) -> list[pathlib.Path]:
+    """Draw the chapter's figures into ``out_dir`` and return their paths."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    use_style()
+    return [vulnerability_figure(out_dir / "ch05_vulnerability.png"),
+            sectors_figure(out_dir / "ch05_sectors_stream.png")]
+
+
+if __name__ == "__main__":
+    for written in make_figures(pathlib.Path(__file__).resolve().parent):
+        print(written)
