@@ -11,7 +11,7 @@ from typing import Callable, Mapping, Sequence
 
 import joblib
 import pandas as pd
-from tqdm.auto import tqdm
+from utils.progress import progress_bar
 
 from ._validation import check_int
 
@@ -89,7 +89,7 @@ def sweep(fn: Callable[..., Mapping | float], grid: Mapping[str, Sequence] | Non
     tasks = (joblib.delayed(fn)(**setting, seed=seed) for setting, seed in calls)
     # backend=None defers to an enclosing ``joblib.parallel_config`` (e.g. a Dask cluster).
     results = joblib.Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(tasks)
-    results = list(tqdm(results, total=len(calls), desc="sweep", disable=not progress))
+    results = list(progress_bar(results, total=len(calls), desc="sweep", disable=not progress))
     rows = []
     for (setting, seed), result in zip(calls, results):
         if not isinstance(result, Mapping):

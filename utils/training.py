@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from utils.progress import progress_bar
 
 from ._validation import check_choice, check_int, check_real
 
@@ -262,30 +262,32 @@ def train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
 
     record(0, 0)
     step = 0
-    bar = tqdm(range(epochs), desc="training", disable=not progress, leave=True)
-    for epoch in bar:
-        order = torch.randperm(n, generator=generator)
-        for i in range(steps_per_epoch):
-            idx = order[i * batch_size:(i + 1) * batch_size]
-            outputs = model(X[idx])
-            batch_loss = loss_fn(outputs, y[idx], loss)
-            if penalty is not None:
-                batch_loss = batch_loss + penalty(model, outputs)
-            opt.zero_grad()
-            batch_loss.backward()
-            opt.step()
-            step += 1
-            if (i + 1) in eval_at:
-                row = record(epoch + (i + 1) / steps_per_epoch, step)
-                if target_accuracy is not None and row["train_acc"] >= target_accuracy:
-                    history.stopped_because = "target_accuracy"
+    # Closed on every way out (early stops return from inside the loop), so the bar shows
+    # where training ended.
+    with progress_bar(range(epochs), desc="training", disable=not progress) as bar:
+        for epoch in bar:
+            order = torch.randperm(n, generator=generator)
+            for i in range(steps_per_epoch):
+                idx = order[i * batch_size:(i + 1) * batch_size]
+                outputs = model(X[idx])
+                batch_loss = loss_fn(outputs, y[idx], loss)
+                if penalty is not None:
+                    batch_loss = batch_loss + penalty(model, outputs)
+                opt.zero_grad()
+                batch_loss.backward()
+                opt.step()
+                step += 1
+                if (i + 1) in eval_at:
+                    row = record(epoch + (i + 1) / steps_per_epoch, step)
+                    if target_accuracy is not None and row["train_acc"] >= target_accuracy:
+                        history.stopped_because = "target_accuracy"
+                        return history
+                if max_steps is not None and step >= max_steps:
+                    if history.rows[-1]["step"] != step:
+                        record(epoch + (i + 1) / steps_per_epoch, step)
+                    history.stopped_because = "max_steps"
                     return history
-            if max_steps is not None and step >= max_steps:
-                if history.rows[-1]["step"] != step:
-                    record(epoch + (i + 1) / steps_per_epoch, step)
-                history.stopped_because = "max_steps"
-                return history
-        if progress:
-            bar.set_postfix(train_acc=f"{history.rows[-1]['train_acc']:.3f}")
+            if progress:
+                bar.set_postfix(train_acc=f"{history.rows[-1]['train_acc']:.3f}")
     history.stopped_because = "epochs"
     return history
