@@ -6,6 +6,7 @@ from sklearn.metrics import mutual_info_score
 from utils.checks import CheckFailed, check_function
 from utils.starvation import (agreement, bisect_to_boundary, distance_to_boundary,
                               explained_information, linear_slabs, margin, mutual_information,
+                              plot_decision_boundary,
                               randomization_test, randomize_coordinates, score_function,
                               spectral_decoupling)
 from utils.training import train
@@ -256,3 +257,20 @@ def test_agreement_and_its_errors():
         explained_information([1, 2], [1, 2], [1])
     with pytest.raises(ValueError, match="non-empty 1-D"):
         agreement([], [])
+
+
+def test_plot_decision_boundary_returns_the_margin():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    X = np.array([[0.0, 0.0], [1.0, 3.0], [2.0, 1.0]])
+    y = np.array([0, 1, 1])
+    m = plot_decision_boundary(ax, lambda P: P[:, 1] - 0.5, X, y)
+    assert m == pytest.approx(margin(lambda P: P[:, 1] - 0.5, X, y))
+    assert m == pytest.approx(0.5, abs=0.02)
+    assert len(ax.patches) == 1 and len(ax.collections) >= 3
+    assert np.isnan(plot_decision_boundary(ax, lambda P: P[:, 0], X, y, show_margin=False))
+    with pytest.raises(ValueError, match="one label per point"):
+        plot_decision_boundary(ax, lambda P: P[:, 0], X, y[:2])
+    plt.close(fig)

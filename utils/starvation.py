@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 from torch import nn
 
 from ._validation import check_int, check_real, check_rng
+from .plotting import PALETTE
 
 __all__ = [
     "linear_slabs",
@@ -32,6 +33,7 @@ __all__ = [
     "bisect_to_boundary",
     "distance_to_boundary",
     "margin",
+    "plot_decision_boundary",
     "randomize_coordinates",
     "randomization_test",
     "agreement",
@@ -326,6 +328,60 @@ def margin(score, X, y, **kwargs) -> float:
     d = distance_to_boundary(fn, X, **kwargs)
     right = (fn(X) > 0) == (y == 1)
     return float(np.where(right, d, -d).min())
+
+
+def plot_decision_boundary(ax, score, X, y, resolution: int = 200, pad: float = 0.5,
+                           show_margin: bool = True):
+    """Draw a 2-D classifier's regions and boundary, the points, and (optionally) its margin.
+
+    Regions are shaded in the palette's first two colours (class 0, class 1), the boundary is
+    a black line, and with ``show_margin`` a dashed circle of radius :func:`margin` is drawn
+    around the point closest to the boundary. Returns that margin (NaN without it).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> X = np.array([[0.0, 0.0], [0.0, 2.0]])
+    >>> round(plot_decision_boundary(ax, lambda P: P[:, 1] - 0.5, X, [0, 1]), 3)
+    0.5
+    >>> plt.close(fig)
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Circle
+
+    X = _check_points(X)
+    y = np.asarray(y)
+    if y.shape != (len(X),):
+        raise ValueError(f"y must hold one label per point ({len(X)}), got shape {y.shape}")
+    resolution = check_int("resolution", resolution, minimum=10)
+    fn = score_function(score)
+    low, high = X.min(axis=0) - pad, X.max(axis=0) + pad
+    gx = np.linspace(low[0], high[0], resolution)
+    gy = np.linspace(low[1], high[1], resolution)
+    GX, GY = np.meshgrid(gx, gy)
+    S = fn(np.column_stack([GX.ravel(), GY.ravel()])).reshape(GX.shape)
+    ax.contourf(GX, GY, (S > 0).astype(float), levels=[-0.5, 0.5, 1.5],
+                cmap=ListedColormap([PALETTE[0], PALETTE[1]]), alpha=0.18)
+    if S.min() < 0 < S.max():
+        ax.contour(GX, GY, S, levels=[0.0], colors="black", linewidths=1.2)
+    for cls, marker in ((0, "o"), (1, "^")):
+        pts = X[y == cls]
+        ax.scatter(pts[:, 0], pts[:, 1], s=10, marker=marker, color=PALETTE[cls],
+                   edgecolors="none", label=f"class {cls}")
+    ax.set_aspect("equal")
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
+    if not show_margin:
+        return float("nan")
+    d = distance_to_boundary(fn, X, pad=pad)
+    right = (fn(X) > 0) == (y == 1)
+    signed = np.where(right, d, -d)
+    i = int(np.argmin(signed))
+    if np.isfinite(d[i]):
+        ax.add_patch(Circle(tuple(X[i]), d[i], fill=False, linestyle="--", color="black",
+                            linewidth=1.0))
+    return float(signed[i])
 
 
 # --- randomization test -------------------------------------------------------------------

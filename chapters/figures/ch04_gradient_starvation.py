@@ -1,0 +1,96 @@
+"""Figures of Chapter 4 (gradient starvation): run this file to rewrite the PNGs beside it.
+
+Figure 1 is computed in closed form and by a few thousand steps of gradient descent on a
+two-parameter model (numpy); figure 2 trains two small networks on the moons with a gap
+(full batch, one thread, seeded), as in Lab 4 but shorter.
+"""
+from __future__ import annotations
+
+import pathlib
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from utils.data import to_tensors, two_moons_with_gap  # noqa: E402
+from utils.models import mlp  # noqa: E402
+from utils.plotting import PALETTE, use_style  # noqa: E402
+from utils.reproducibility import seed_everything  # noqa: E402
+from utils.starvation import plot_decision_boundary, spectral_decoupling  # noqa: E402
+from utils.training import train  # noqa: E402
+
+
+def _margin_shares(s: np.ndarray, steps: int = 5000, lr: float = 0.5) -> np.ndarray:
+    """Gradient descent from w = 0 on log(1 + exp(-w . s)); returns w_j s_j over the steps.
+
+    Every example is s times its label, so the mean loss is this one term: feature j adds
+    w_j s_j to every example's margin.
+    """
+    w = np.zeros_like(s, dtype=float)
+    out = np.empty((steps, s.size))
+    for t in range(steps):
+        m = w @ s
+        w += lr * s / (1.0 + np.exp(m))   # minus the gradient: sigma(-m) s
+        out[t] = w * s
+    return out
+
+
+def figure_starvation_dynamics(path: pathlib.Path) -> pathlib.Path:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    m = np.linspace(-4, 8, 400)
+    axes[0].plot(m, 1 / (1 + np.exp(m)), color=PALETTE[0])
+    axes[0].set(xlabel="margin of an example, $m = s\\,\\hat y$",
+                ylabel="gradient weight $-\\ell'(m) = 1/(1+e^{m})$",
+                title="The logistic loss stops pushing once $m$ is large")
+    steps = np.arange(1, 5001)
+    alone = _margin_shares(np.array([1.0]))[:, 0]
+    both = _margin_shares(np.array([1.0, 2.0]))
+    stronger = _margin_shares(np.array([1.0, 3.0]))
+    axes[1].plot(steps, alone, color=PALETTE[2], label="weak feature, trained alone")
+    axes[1].plot(steps, both[:, 0], color=PALETTE[0],
+                 label="weak feature, next to a 2x stronger one")
+    axes[1].plot(steps, stronger[:, 0], color=PALETTE[0], linestyle="--",
+                 label="weak feature, next to a 3x stronger one")
+    axes[1].plot(steps, both[:, 1], color=PALETTE[3], label="the 2x stronger feature")
+    axes[1].set(xscale="log", xlabel="gradient-descent step",
+                ylabel="contribution to the margin, $w_j s_j$",
+                title="A stronger feature starves the weak one")
+    axes[1].legend(fontsize=8, loc="upper left")
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def figure_moons(path: pathlib.Path) -> pathlib.Path:
+    X, y = two_moons_with_gap(300, gap=0.2, noise=0.05, rng=0)
+    X_t, y_t = to_tensors(X, y)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for ax, lam, name in ((axes[0], 0.0, "Cross-entropy only"),
+                          (axes[1], 0.01, "With spectral decoupling, $\\lambda = 0.01$")):
+        gen = seed_everything(0).torch
+        net = mlp(2, [200], 1, init="default", generator=gen)
+        train(net, X_t, y_t, loss="logistic", lr=0.05, momentum=0.9, epochs=300,
+              penalty=spectral_decoupling(lam) if lam else None, generator=gen)
+        margin = plot_decision_boundary(ax, net, X, y)
+        ax.set(title=f"{name}: margin {margin:.2f}", xlabel="$x_1$", ylabel="$x_2$")
+    fig.suptitle("Two moons with a gap: the same network, two losses (dashed circle: margin)",
+                 fontsize=11)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def make_figures(out_dir: pathlib.Path) -> list[pathlib.Path]:
+    """Write the chapter's figures into ``out_dir`` and return their paths."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    use_style()
+    return [figure_starvation_dynamics(out_dir / "ch04_starvation_dynamics.png"),
+            figure_moons(out_dir / "ch04_moons.png")]
+
+
+if __name__ == "__main__":
+    for p in make_figures(pathlib.Path(__file__).resolve().parent):
+        print(p)
