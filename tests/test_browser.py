@@ -250,3 +250,25 @@ def test_figures_stay_light_in_dark_mode(chromium, site, page):
         visit.close()
     assert not dark, f"page {page}: figures hard to read in dark mode: {dark}"
     assert not visit.problems, f"page {page} (dark mode):\n  " + "\n  ".join(visit.problems)
+
+
+def test_book_works_from_a_folder(chromium, book):
+    # A student may open _build/html/index.html straight from disk, with no server and no
+    # network: math must still typeset and search must still answer, without errors.
+    problems = []
+    context = chromium.new_context()
+    page = context.new_page()
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("requestfailed", lambda request: problems.append(f"failed request: {request.url}"))
+    try:
+        chapter = next(p for p in toc_files() if p.startswith("chapters/"))
+        page.goto((book.html / f"{chapter}.html").as_uri(), wait_until="load")
+        assert page.evaluate(WAIT_FOR_MATH) == "typeset", f"{chapter} from file://: math not typeset"
+        math = page.evaluate(MATH_REPORT)
+        assert not math["untypeset"], f"{chapter} from file://: formulas left untypeset"
+        page.goto((book.html / "search.html").as_uri() + "?q=learning", wait_until="load")
+        page.wait_for_selector("#search-results ul.search li", timeout=15000)
+        page.wait_for_load_state("networkidle")
+    finally:
+        context.close()
+    assert not problems, "the book opened from a folder (file://):\n  " + "\n  ".join(problems)
