@@ -1,0 +1,323 @@
+"""Tests of utils.pruning: masks against brute force, masked training keeps zeros exactly zero,
+IMP densities against the closed form, interpolation and barrier against direct computation."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from utils.checks import CheckFailed, check_function
+from utils.models import mlp
+from utils.pruning import (apply_masks, density, error_barrier, interpolate_states,
+                           interpolation_curve, iterative_magnitude_pruning, magnitude_masks,
+                           prunable_names, random_masks)
+from utils.training import train
+
+
+def small_net(seed=0):
+    return mlp(6, [8, 5], 3, generator=torch.Generator().manual_seed(seed))
+
+
+def toy_data(n=48, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 6, generator=g)
+    y = (X[:, 0] + X[:, 1] > 0).long() + (X[:, 2] > 1).long()
+    return X, y
+
+
+# --- prunable_names ----------------------------------------------------------------------
+
+
+def test_prunable_names_lists_linear_weights_only():
+    assert prunable_names(small_net()) == ["0.weight", "2.weight", "4.weight"]
+    assert prunable_names(nn.Linear(2, 2)) == ["weight"]
+
+
+def test_prunable_names_rejects_bad_input():
+    with pytest.raises(ValueError, match="no nn.Linear"):
+        prunable_names(nn.ReLU())
+    with pytest.raises(ValueError, match="torch.nn.Module"):
+        prunable_names("net")
+
+
+# --- density -------------------------------------------------------------------------------
+
+
+def test_density_counts_kept_weights_over_all_layers():
+    masks = {"a": torch.ones(2, 3, dtype=torch.bool), "b": torch.zeros(4, dtype=torch.bool)}
+    assert density(masks) == pytest.approx(6 / 10)
+
+
+def test_density_rejects_non_boolean_masks():
+    with pytest.raises(ValueError, match="boolean"):
+        density({"a": torch.ones(3)})
+    with pytest.raises(ValueError, match="non-empty"):
+        density({})
+
+
+# --- magnitude_masks ----------------------------------------------------------------------
+
+
+def brute_force_layer_mask(weight, previous, fraction):
+    """Keep the kept-count-minus-round(fraction*kept) largest |w| among previously kept."""
+    w = weight.abs().reshape(-1).numpy()
+    prev = previous.reshape(-1).numpy()
+    kept_idx = np.flatnonzero(prev)
+    n_keep = len(kept_idx) - int(round(fraction * len(kept_idx)))
+    best = kept_idx[np.argsort(-w[kept_idx], kind="stable")[:n_keep]]
+    out = np.zeros(w.size, dtype=bool)
+    out[best] = True
+    return out.reshape(weight.shape)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.2, 0.5, 0.9, 1.0])
+def test_magnitude_masks_layerwise_matches_brute_force(fraction):
+    net = small_net(1)
+    masks = magnitude_masks(net, 0.3)
+    new = magnitude_masks(net, fraction, masks=masks)
+    for name, w in dict(net.named_parameters()).items():
+        if name in new:
+            expected = brute_force_layer_mask(w.detach(), masks[name], fraction)
+            assert np.array_equal(new[name].numpy(), expected)
+            assert not (new[name] & ~masks[name]).any()  # never revives a pruned weight
+
+
+def test_magnitude_masks_global_uses_one_threshold():
+    state = {"a.weight": torch.tensor([[1.0, 2.0], [3.0, 4.0]]),
+             "b.weight": torch.tensor([[10.0, 0.5]])}
+    masks = magnitude_masks(state, 0.5, scope="global")
+    kept = np.sort(np.concatenate([state[n][masks[n]].numpy() for n in state]))
+    assert kept.tolist() == [3.0, 4.0, 10.0]
+    assert masks["b.weight"].tolist() == [[True, False]]
+
+
+def test_magnitude_masks_per_layer_fractions():
+    net = small_net()
+    masks = magnitude_masks(net, {"0.weight": 0.5, "4.weight": 0.25})
+    assert int(masks["0.weight"].sum()) == 24       # 48 weights, half pruned
+    assert int(masks["2.weight"].sum()) == 40       # not named: not pruned
+    assert int(masks["4.weight"].sum()) == 11       # 15 - round(3.75)
+
+
+def test_magnitude_masks_rejects_bad_arguments():
+    net = small_net()
+    with pytest.raises(ValueError, match="fraction must be in"):
+        magnitude_masks(net, 1.5)
+    with pytest.raises(ValueError, match="scope must be one of"):
+        magnitude_masks(net, 0.5, scope="neuron")
+    with pytest.raises(ValueError, match="single fraction"):
+        magnitude_masks(net, {"0.weight": 0.5}, scope="global")
+    with pytest.raises(ValueError, match="without a mask"):
+        magnitude_masks(net, {"9.weight": 0.5})
+    with pytest.raises(ValueError, match="has shape"):
+        magnitude_masks(net, 0.5, masks={"0.weight": torch.ones(2, 2, dtype=torch.bool)})
+    with pytest.raises(ValueError, match="no 2-D weight"):
+        magnitude_masks({"bias": torch.zeros(3)}, 0.5)
+
+
+# --- random_masks --------------------------------------------------------------------------
+
+
+def test_random_masks_keep_the_count_per_layer_and_vary_with_the_generator():
+    net = small_net()
+    masks = magnitude_masks(net, 0.6)
+    a = random_masks(masks, torch.Generator().manual_seed(0))
+    b = random_masks(masks, torch.Generator().manual_seed(1))
+    for name in masks:
+        assert int(a[name].sum()) == int(masks[name].sum())
+        assert a[name].shape == masks[name].shape
+    assert any(not torch.equal(a[n], b[n]) for n in masks)
+
+
+def test_random_masks_are_uniform_monte_carlo():
+    # each position is kept with probability k / n
+    masks = {"w": torch.tensor([True] * 3 + [False] * 7)}
+    gen = torch.Generator().manual_seed(0)
+    freq = torch.stack([random_masks(masks, gen)["w"] for _ in range(4000)]).float().mean(0)
+    assert torch.allclose(freq, torch.full((10,), 0.3), atol=0.03)
+
+
+def test_random_masks_reject_bad_masks():
+    with pytest.raises(ValueError, match="boolean"):
+        random_masks({"w": torch.ones(3, dtype=torch.int64)})
+
+
+# --- apply_masks ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer, momentum, weight_decay",
+                         [("sgd", 0.9, 0.0), ("sgd", 0.9, 0.01), ("sgd", 0.0, 0.1),
+                          ("adam", 0.0, 0.01)])
+def test_masked_weights_stay_exactly_zero_through_training(optimizer, momentum, weight_decay):
+    net = small_net(2)
+    masks = magnitude_masks(net, 0.7)
+    before = {n: p.detach().clone() for n, p in net.named_parameters()}
+    apply_masks(net, masks)
+    X, y = toy_data()
+    train(net, X, y, optimizer=optimizer, lr=0.05, momentum=momentum,
+          weight_decay=weight_decay, batch_size=8, epochs=5,
+          generator=torch.Generator().manual_seed(0))
+    params = dict(net.named_parameters())
+    for name, mask in masks.items():
+        assert torch.all(params[name][~mask] == 0.0), f"{name}: a pruned weight moved"
+        assert not torch.equal(params[name][mask], before[name][mask]), "kept weights trained"
+
+
+def test_apply_masks_handles_can_be_removed():
+    lin = nn.Linear(2, 2)
+    handles = apply_masks(lin, {"weight": torch.tensor([[True, False], [False, True]])})
+    assert lin.weight[0, 1] == 0 and lin.weight[1, 0] == 0
+    for h in handles:
+        h.remove()
+    lin(torch.ones(1, 2)).sum().backward()
+    assert torch.all(lin.weight.grad == 1.0)
+
+
+def test_apply_masks_rejects_unknown_names_and_shapes():
+    with pytest.raises(ValueError, match="names no parameter"):
+        apply_masks(nn.Linear(2, 2), {"nope": torch.ones(2, 2, dtype=torch.bool)})
+    with pytest.raises(ValueError, match="has shape"):
+        apply_masks(nn.Linear(2, 2), {"weight": torch.ones(3, dtype=torch.bool)})
+    with pytest.raises(ValueError, match="torch.nn.Module"):
+        apply_masks({}, {"weight": torch.ones(3, dtype=torch.bool)})
+
+
+# --- iterative_magnitude_pruning -----------------------------------------------------------
+
+
+def test_iterative_magnitude_pruning_densities_follow_the_closed_form():
+    net = mlp(20, [50], 10, generator=torch.Generator().manual_seed(0))
+    out = iterative_magnitude_pruning(net, lambda m: None, rounds=4, fraction=0.2)
+    for r in out:
+        # layer sizes 1000 and 500, each keeps ~0.8^r (rounding per round)
+        assert r["density"] == pytest.approx(0.8 ** r["round"], abs=2e-3)
+    assert [r["round"] for r in out] == [0, 1, 2, 3, 4]
+
+
+def test_iterative_magnitude_pruning_resets_and_trains_masked_copies():
+    net = small_net(3)
+    init = copy.deepcopy(net.state_dict())
+    X, y = toy_data()
+    seen = []
+
+    def train_fn(model):
+        # every round starts from the reset state, with pruned weights zero
+        params = dict(model.named_parameters())
+        for name in prunable_names(model):
+            w = params[name].detach()
+            nonzero = w != 0
+            assert torch.equal(w[nonzero], init[name][nonzero])
+        seen.append(density({n: params[n].detach() != 0 for n in prunable_names(model)}))
+        h = train(model, X, y, lr=0.1, momentum=0.9, batch_size=16, epochs=3,
+                  generator=torch.Generator().manual_seed(0))
+        return {"acc": h.final["train_acc"]}
+
+    out = iterative_magnitude_pruning(net, train_fn, rounds=3, fraction=0.5)
+    assert [round(d, 6) for d in seen] == [round(r["density"], 6) for r in out]
+    assert all("acc" in r for r in out)
+    for r in out:  # the recorded trained state respects the round's mask
+        for name, mask in r["masks"].items():
+            assert torch.all(r["state"][name][~mask] == 0)
+    for name, w in net.state_dict().items():  # the model passed in is untouched
+        assert torch.equal(w, init[name])
+
+
+def test_iterative_magnitude_pruning_with_rewinding_state():
+    net = small_net(4)
+    rewind = {k: v + 1.0 for k, v in net.state_dict().items()}
+    starts = []
+    iterative_magnitude_pruning(net, lambda m: starts.append(m[0].bias.detach().clone()),
+                                rounds=1, fraction=0.5, reset_state=rewind)
+    assert all(torch.equal(s, rewind["0.bias"]) for s in starts)
+
+
+def test_iterative_magnitude_pruning_rejects_bad_arguments():
+    net = small_net()
+    with pytest.raises(ValueError, match="rounds must be at least 0"):
+        iterative_magnitude_pruning(net, lambda m: None, rounds=-1, fraction=0.2)
+    with pytest.raises(ValueError, match="train_fn must be callable"):
+        iterative_magnitude_pruning(net, None, rounds=1, fraction=0.2)
+    with pytest.raises(ValueError, match="fraction must be in"):
+        iterative_magnitude_pruning(net, lambda m: None, rounds=1, fraction=2.0)
+    with pytest.raises(ValueError, match="dict of metrics"):
+        iterative_magnitude_pruning(net, lambda m: m, rounds=1, fraction=0.2)
+
+
+# --- interpolate_states, interpolation_curve, error_barrier --------------------------------
+
+
+def test_interpolate_states_matches_numpy():
+    a = {"w": torch.randn(3, 4), "step": torch.tensor(3)}
+    b = {"w": torch.randn(3, 4), "step": torch.tensor(5)}
+    out = interpolate_states(a, b, 0.3)
+    expected = 0.7 * a["w"].numpy() + 0.3 * b["w"].numpy()
+    assert np.allclose(out["w"].numpy(), expected, atol=1e-6)
+    assert out["step"].item() == 3  # integer buffers are not interpolated
+
+
+def test_interpolate_states_rejects_mismatches():
+    with pytest.raises(ValueError, match="same parameters"):
+        interpolate_states({"a": torch.zeros(1)}, {"b": torch.zeros(1)}, 0.5)
+    with pytest.raises(ValueError, match="has shape"):
+        interpolate_states({"a": torch.zeros(1)}, {"a": torch.zeros(2)}, 0.5)
+    with pytest.raises(ValueError, match="alpha must be a finite number"):
+        interpolate_states({"a": torch.zeros(1)}, {"a": torch.zeros(1)}, float("nan"))
+
+
+def test_interpolation_curve_endpoints_and_direct_computation():
+    X, y = toy_data()
+    net_a, net_b = small_net(5), small_net(6)
+    curve = interpolation_curve(net_a, net_a.state_dict(), net_b.state_dict(), X, y, alphas=5)
+    assert curve["alpha"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    for alpha, err in zip(curve["alpha"], curve["error"]):
+        mid = copy.deepcopy(net_a)
+        with torch.no_grad():
+            for p, pa, pb in zip(mid.parameters(), net_a.parameters(), net_b.parameters()):
+                p.copy_((1 - alpha) * pa + alpha * pb)
+            direct = (mid(X).argmax(1) != y).float().mean().item()
+        assert err == pytest.approx(direct)
+    with pytest.raises(ValueError, match="alphas"):
+        interpolation_curve(net_a, net_a.state_dict(), net_b.state_dict(), X, y, alphas=[])
+
+
+def test_error_barrier_matches_definition():
+    errors = np.array([0.1, 0.3, 0.25, 0.05])
+    assert error_barrier(errors) == pytest.approx(0.3 - 0.075)
+    assert error_barrier([0.2, 0.1, 0.2]) == pytest.approx(0.0)   # max is an endpoint
+    assert error_barrier([0.1, 0.0, 0.3], alphas=[0.0, 0.5, 1.0]) == pytest.approx(0.1)
+
+
+def test_error_barrier_rejects_bad_input():
+    with pytest.raises(ValueError, match="at least 2"):
+        error_barrier([0.1])
+    with pytest.raises(ValueError, match="increase from 0 to 1"):
+        error_barrier([0.1, 0.2], alphas=[0.0, 0.5])
+    with pytest.raises(ValueError, match="one value per error"):
+        error_barrier([0.1, 0.2], alphas=[0.0, 0.5, 1.0])
+
+
+# --- the lab's checks fail on wrong answers ------------------------------------------------
+
+
+def test_lab_checks_reject_wrong_answers():
+    w = torch.tensor([[0.1, -3.0], [2.0, 0.5]])
+
+    def reference(w, f):
+        return magnitude_masks({"w.weight": w}, f)["w.weight"]
+
+    def signed_instead_of_abs(w, f):  # a typical mistake: prunes the most negative weights
+        order = torch.argsort(w.reshape(-1))
+        keep = torch.ones(w.numel(), dtype=torch.bool)
+        keep[order[:int(round(f * w.numel()))]] = False
+        return keep.reshape(w.shape)
+
+    with pytest.raises(CheckFailed):
+        check_function(signed_instead_of_abs, reference, cases=[(w, 0.5)])
+
+    def barrier_from_first_endpoint(errors):  # forgets to average the two endpoints
+        return float(np.max(errors) - errors[0])
+
+    with pytest.raises(CheckFailed):
+        check_function(barrier_from_first_endpoint, error_barrier,
+                       cases=[(np.array([0.02, 0.10, 0.04]),)])
