@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
-import torch
 
 __all__ = ["CheckFailed", "check_array", "check_scalar", "check_function", "check_choice"]
 
@@ -25,7 +24,9 @@ class CheckFailed(AssertionError):
 
 
 def _as_numpy(value, name: str) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
+    # A torch tensor is recognised without importing torch, which costs seconds and which
+    # numpy-only labs never load.
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
         return value.detach().cpu().numpy()
     if value is None:
         raise CheckFailed(f"{name} is None: did the function forget to `return` its result?")
