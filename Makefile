@@ -4,7 +4,7 @@
 #   make lab       JupyterLab on the labs
 #   make execute   re-execute every lab in place (fresh kernel) to refresh its outputs
 #   make bench     each lab's wall time and peak memory -> instructors/bench.md and README
-#   make student   student versions of the labs -> _build/student/
+#   make student   student versions of the labs, and a zip per lab and for all -> _build/student/
 #   make seeds     run every lab with other seeds: its claims must still hold
 #   make lock      regenerate constraints.txt from requirements.txt
 #   make clean     remove _build (keeps .venv)
@@ -73,6 +73,21 @@ bench: $(STAMP)
 
 student: $(STAMP)
 	$(PY) -m utils.notebooks student labs _build/student
+	$(PY) -m utils.handouts _build/student
+
+# make grade NB=submission.ipynb, or make grade DIR=submissions/ CSV=grades.csv; options
+# LAB=00_first_experiment (else each submission's lab is recognised), TIMEOUT=600 (s per run).
+# Reports go to _build/grades/. Exit status: see `python -m utils.grader --help`.
+.PHONY: grade
+GRADE_OPTS = $(if $(LAB),--lab "$(LAB)") $(if $(TIMEOUT),--timeout $(TIMEOUT))
+grade: $(STAMP)
+ifdef DIR
+	$(PY) -m utils.grader --dir "$(DIR)" $(if $(CSV),--csv "$(CSV)") $(GRADE_OPTS)
+else ifdef NB
+	$(PY) -m utils.grader "$(NB)" $(GRADE_OPTS)
+else
+	@echo "usage: make grade NB=path/to/submission.ipynb  or  make grade DIR=folder CSV=grades.csv" >&2; exit 2
+endif
 
 seeds: $(STAMP)
 	$(PY) -m utils.notebooks seeds $(LABS) --seeds $(SEEDS)

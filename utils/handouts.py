@@ -1,0 +1,245 @@
+"""Student handouts: each student version packed with what it needs to run, as zip archives.
+
+``make student`` first writes the student versions of the labs to ``_build/student/`` (see
+:mod:`utils.notebooks`), then calls this module, which writes beside them
+
+- ``<lab>.zip`` for each lab, e.g. ``00_first_experiment.zip``, and
+- ``science-of-dl-labs.zip`` with every lab,
+
+each unpacking to one folder that holds the student notebook(s), the ``utils`` package the
+labs import (without the instructors' tooling: the grader, the student-version and benchmark
+tools), ``requirements.txt`` and ``constraints.txt`` (the exact environment), and a README
+for students on setting up, running and handing in. A notebook sitting next to ``utils/``
+imports it without any path setting, since Jupyter starts the kernel in the notebook's folder.
+
+Each packed notebook records its lab in its metadata (``"course_lab": "<lab file stem>"``),
+which the grader uses to recognise a submission even if its title was edited.
+
+Command line::
+
+    python -m utils.handouts _build/student        # the zips, next to the notebooks
+
+Example
+-------
+>>> pack_handouts("_build/student")  # doctest: +SKIP
+[PosixPath('_build/student/00_first_experiment.zip'), ...]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import nbformat
+
+from utils.notebooks import REPO_ROOT, read_notebook
+
+__all__ = ["ALL_LABS_NAME", "INSTRUCTOR_MODULES", "STUDENT_README", "handout_files",
+           "pack_handouts", "main"]
+
+#: Stem of the archive holding every lab.
+ALL_LABS_NAME = "science-of-dl-labs"
+
+#: Modules of ``utils`` that are course tooling, not used by the labs: left out of handouts.
+INSTRUCTOR_MODULES = frozenset({"grader.py", "handouts.py", "notebooks.py", "bench.py"})
+
+# A fixed timestamp for every archive member, so the same inputs give the same zip bytes.
+_DATE = (2026, 1, 1, 0, 0, 0)
+
+STUDENT_README = """\
+# Science of Deep Learning: lab handout
+
+This folder holds {what}, with the solutions removed, and what it needs to run:
+
+- `utils/`: the course's toolkit, which the labs import (`import utils`);
+- `requirements.txt` and `constraints.txt`: the exact versions of every package.
+
+The book that goes with the labs explains each phenomenon; read the chapter first.
+
+## Set up, once (about 10 minutes and 2 GB of disk)
+
+You need **Python 3.11** (check with `python3.11 --version`, or `py -3.11 --version` on
+Windows). Other versions do not work: the pinned packages are built for 3.11.
+
+macOS and Linux, in a terminal opened in this folder:
+
+    python3.11 -m venv .venv
+    source .venv/bin/activate
+    # Linux only: PyTorch's CPU build first (otherwise pip downloads gigabytes of CUDA)
+    pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+    pip install -r requirements.txt
+
+Windows, in PowerShell opened in this folder:
+
+    py -3.11 -m venv .venv
+    .venv\\Scripts\\Activate.ps1
+    pip install -r requirements.txt
+
+## Run a lab
+
+    source .venv/bin/activate        # Windows: .venv\\Scripts\\Activate.ps1
+    jupyter lab
+
+Open the notebook and run the cells from the top. Keep the notebook in this folder, next to
+`utils/`: that is how `import utils` finds the toolkit. Each lab runs in about a minute on a
+laptop CPU.
+
+## Exercises and handing in
+
+- An exercise is a code cell that starts with `# Exercise N: ...` and ends with
+  `raise NotImplementedError(...)`. Replace the `raise` line with your code, and keep the
+  first line `# Exercise N: ...` as it is: that is how your answer is found when it is graded.
+- Put all the code of an exercise in its cell. Other cells are run as the lab wrote them
+  when your work is graded, so edits there (or in the checks) do not count.
+- The cell after each exercise checks your answer and says in plain words what is off.
+- The last code cell asserts the lab's *claims*, the phenomenon it exists to show.
+- Hand in the `.ipynb` file itself (File > Save Notebook first).
+
+## When something goes wrong
+
+- `ModuleNotFoundError: No module named 'utils'`: the notebook is not next to `utils/`,
+  or Jupyter runs from another environment. Move the notebook back into this folder, and
+  start `jupyter lab` after activating `.venv`.
+- `pip` downloads `nvidia-...` packages (gigabytes): stop it (Ctrl-C) and install the CPU
+  build of PyTorch first, as shown above.
+- `No matching distribution found for torch==2.13.0`, or errors building numpy: your Python
+  is not 3.11. Install 3.11 and create `.venv` again with it.
+- "The kernel appears to have died": usually out of memory. Close other programs, then
+  Kernel > Restart Kernel and Run All Cells.
+- `NotImplementedError`: you reached an exercise you have not done yet. That is expected.
+"""
+
+
+def handout_files(repo_root: str | os.PathLike = REPO_ROOT) -> dict[str, Path]:
+    """What every handout ships besides the notebooks: archive name -> file on disk.
+
+    The ``utils`` package (its ``.py`` files, minus :data:`INSTRUCTOR_MODULES`),
+    ``requirements.txt`` and ``constraints.txt``.
+
+    Examples
+    --------
+    >>> files = handout_files()
+    >>> "utils/checks.py" in files, "utils/grader.py" in files, "requirements.txt" in files
+    (True, False, True)
+    """
+    root = Path(repo_root)
+    files = {f"utils/{path.name}": path for path in sorted((root / "utils").glob("*.py"))
+             if path.name not in INSTRUCTOR_MODULES}
+    for name in ("requirements.txt", "constraints.txt"):
+        if not (root / name).is_file():
+            raise ValueError(f"{root / name} is missing; a handout needs it to set up")
+        files[name] = root / name
+    return files
+
+
+def _stamped(path: Path) -> str:
+    """The notebook as text, with its lab recorded in the metadata."""
+    nb = read_notebook(path)
+    nb.metadata["course_lab"] = path.stem
+    return nbformat.writes(nb) + "\n"
+
+
+def _write_zip(target: Path, folder: str, notebooks: dict[str, str], what: str,
+               files: dict[str, Path]) -> Path:
+    tmp = target.with_suffix(".zip.part")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        def add(name: str, data: bytes | str) -> None:
+            info = zipfile.ZipInfo(f"{folder}/{name}", date_time=_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+        add("README.md", STUDENT_README.format(what=what))
+        for name, text in notebooks.items():
+            add(name, text)
+        for name, path in files.items():
+            add(name, path.read_bytes())
+    tmp.replace(target)
+    return target
+
+
+def pack_handouts(student_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
+                  repo_root: str | os.PathLike = REPO_ROOT) -> list[Path]:
+    """Pack each student notebook in ``student_dir`` into a zip, and all into one more.
+
+    The notebooks in ``student_dir`` get ``"course_lab"`` in their metadata (rewritten in
+    place), and the archives carry the same files.
+
+    Parameters
+    ----------
+    student_dir : str or path-like
+        Folder of student versions (``*.ipynb``), as written by ``make student``.
+    out_dir : str or path-like, optional
+        Where the archives go (default: ``student_dir``).
+    repo_root : str or path-like
+        The repository whose ``utils/``, ``requirements.txt`` and ``constraints.txt`` ship.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The archives: one per lab in lab order, then ``science-of-dl-labs.zip``.
+
+    Raises
+    ------
+    ValueError
+        If ``student_dir`` holds no notebook, a notebook is not a student version (it still
+        has solutions), or a file to ship is missing.
+
+    Examples
+    --------
+    >>> pack_handouts("_build/student")  # doctest: +SKIP
+    """
+    student_dir = Path(student_dir)
+    out = Path(out_dir) if out_dir is not None else student_dir
+    notebooks = sorted(student_dir.glob("*.ipynb")) if student_dir.is_dir() else []
+    if not notebooks:
+        raise ValueError(f"no student notebooks (*.ipynb) in {student_dir}; run "
+                         "`python -m utils.notebooks student labs _build/student` first")
+    texts = {}
+    for path in notebooks:
+        nb = read_notebook(path)
+        if not nb.metadata.get("student_version") or any(
+                "solution" in cell.get("metadata", {}).get("tags", []) for cell in nb.cells):
+            raise ValueError(f"{path} is not a student version (it has solution cells, or "
+                             "lacks the metadata student_version: true); never pack a lab")
+        texts[path.name] = _stamped(path)
+        path.write_text(texts[path.name], encoding="utf-8")
+    files = handout_files(repo_root)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [_write_zip(out / f"{Path(name).stem}.zip", Path(name).stem, {name: text},
+                          f"the lab `{name}`", files) for name, text in texts.items()]
+    written.append(_write_zip(out / f"{ALL_LABS_NAME}.zip", ALL_LABS_NAME, texts,
+                              f"the course's {len(texts)} labs", files))
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m utils.handouts STUDENT_DIR [--out DIR]``; returns 0 or 1.
+
+    Examples
+    --------
+    >>> main(["_build/student"])  # doctest: +SKIP
+    0
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.handouts",
+        description="Pack each student version with utils/, requirements.txt, "
+                    "constraints.txt and a README into one zip per lab, plus one for all.")
+    parser.add_argument("student_dir", metavar="STUDENT_DIR",
+                        help="folder of student notebooks (make student writes _build/student)")
+    parser.add_argument("--out", metavar="DIR", help="folder for the archives "
+                        "(default: STUDENT_DIR)")
+    args = parser.parse_args(argv)
+    try:
+        for path in pack_handouts(args.student_dir, args.out):
+            print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
