@@ -245,7 +245,7 @@ def load_submission(path: str | os.PathLike,
 
     Examples
     --------
-    >>> sub = load_submission("labs/00_first_experiment.ipynb")
+    >>> sub = load_submission(REPO_ROOT / "labs" / "00_first_experiment.ipynb")
     >>> sub.cells[2].tags
     ['parameters']
     """
