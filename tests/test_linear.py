@@ -186,3 +186,25 @@ def test_random_fourier_features_reject_bad_input():
         RandomFourierFeatures(2, 0, 1.0, rng=0)
     with pytest.raises(ValueError, match="columns"):
         RandomFourierFeatures(2, 10, 1.0, rng=0).transform(np.ones((3, 3)))
+
+
+def test_lab_checks_reject_typical_wrong_answers():
+    # Lab 1's checks compare against these functions; common mistakes must not pass.
+    from utils.checks import CheckFailed, check_array, check_function
+
+    def excess_only(n, d, sigma):     # forgets the irreducible sigma^2 in the test error
+        return float(min_norm_expected_risk(n, d, beta_norm_sq=1.0, sigma=sigma))
+
+    def test_error(n, d, sigma):
+        return excess_only(n, d, sigma) + sigma ** 2
+
+    with pytest.raises(CheckFailed):
+        check_function(excess_only, test_error, cases=[(10, 50, 0.5), (150, 50, 0.5)])
+    # Gradient descent started away from zero interpolates but is not the min-norm fit.
+    X, y = np.array([[-1.0, 3.0]]), np.array([3.0])
+    b = np.array([1.0, 1.0])
+    for _ in range(2000):
+        b -= 0.05 * X.T @ (X @ b - y)
+    np.testing.assert_allclose(X @ b, y, atol=1e-8)
+    with pytest.raises(CheckFailed):
+        check_array(b, min_norm_fit(X, y), rtol=1e-4, atol=1e-6)
