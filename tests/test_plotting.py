@@ -46,6 +46,15 @@ def test_plot_band_draws_a_line_and_a_band():
     plt.close(fig)
 
 
+def test_plot_band_passes_the_quantile_level_on():
+    ys = np.arange(11.0)[:, None] * np.ones((1, 2))      # 11 seeds: 0, 1, ..., 10
+    fig, ax = plt.subplots()
+    plot_band(ax, [0, 1], ys, spread="quantile", level=0.5)
+    band_y = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert np.isclose(band_y.min(), 2.5) and np.isclose(band_y.max(), 7.5)   # 25 % to 75 %
+    plt.close(fig)
+
+
 def test_plot_digit_grid_layout_and_errors():
     fig = plot_digit_grid(np.zeros((10, 8, 8)), ncols=4)
     assert len(fig.axes) == 10   # 3 rows of 4, the two unused axes removed

@@ -86,10 +86,11 @@ def band(ys, center: str = "mean", spread: str = "std",
 
 
 def plot_band(ax, x, ys, label: str | None = None, color: str | None = None,
-              center: str = "mean", spread: str = "std", **line_kwargs):
+              center: str = "mean", spread: str = "std", level: float = 0.8, **line_kwargs):
     """Draw the centre of ``ys`` over seeds as a line and its spread as a shaded band.
 
-    Returns the line, so a caller can reuse its colour.
+    ``center``, ``spread`` and ``level`` are as for :func:`band`. Returns the line, so a
+    caller can reuse its colour.
 
     Example
     -------
@@ -100,7 +101,7 @@ def plot_band(ax, x, ys, label: str | None = None, color: str | None = None,
     >>> plt.close(fig)
     """
     x = np.asarray(x)
-    mid, lo, hi = band(ys, center=center, spread=spread)
+    mid, lo, hi = band(ys, center=center, spread=spread, level=level)
     if x.shape != mid.shape:
         raise ValueError(f"x must have one value per point, shape {mid.shape}, got {x.shape}")
     (line,) = ax.plot(x, mid, label=label, color=color, **line_kwargs)
