@@ -18,7 +18,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from utils import grader
-from utils.grader import EXIT_CODES, format_text, grade, grade_folder, load_submission, main
+from utils.grader import EXIT_CODES, ExerciseResult, NotANotebook, format_text, grade, \
+    grade_folder, load_submission, main
 from utils.notebooks import REPO_ROOT, cells_tagged, read_notebook, student_version
 
 LAB0 = REPO_ROOT / "labs" / "00_first_experiment.ipynb"
@@ -268,6 +269,39 @@ def test_not_a_notebook(tmp_path, labs, content, reason):
     report = graded(path, labs_dir=labs)
     assert report.status == "invalid_notebook" and report.exit_code == 4
     assert reason in report.message and not report.exercises
+
+
+def test_load_submission_raises_not_a_notebook_and_reads_leniently(tmp_path):
+    path = tmp_path / "x.ipynb"
+    path.write_text('{"cells": "nope"}')
+    with pytest.raises(NotANotebook, match="no list of cells"):
+        load_submission(path)
+    # sources as one string or a list, odd cells and missing metadata are tolerated
+    path.write_text(json.dumps({"cells": [
+        {"cell_type": "code", "source": ["# Exercise 1: Do.\n", "x = 1"],
+         "metadata": {"tags": ["exercise"]}},
+        {"cell_type": "markdown", "source": "# Lab 9 · Title"},
+        "not a cell",
+    ]}))
+    sub = load_submission(path)
+    assert [(c.cell_type, c.source, c.tags) for c in sub.cells] == [
+        ("code", "# Exercise 1: Do.\nx = 1", ["exercise"]),
+        ("markdown", "# Lab 9 · Title", []),
+    ]
+
+
+def test_exercise_results_and_text_report():
+    report = grader.Report("s.ipynb", "graded", lab="09_tiny", lab_title="Lab 9 · Tiny",
+                           identified_by="title", claims="passed", exercises=[
+                               ExerciseResult("Exercise 1", "Do.", "passed", "✓ fine"),
+                               ExerciseResult("Exercise 2", "Do more.", "failed", "off by one",
+                                              replaced=True)])
+    text = format_text(report)
+    assert "Exercises:  1 of 2 passed" in text and "Exercise 2  FAILED" in text
+    assert "reference solution in place of Exercise 2" in text
+    assert report.exit_code == 1 and report.to_dict()["n_passed"] == 1
+    report.exercises[1].status = "passed"
+    assert report.all_passed and report.exit_code == 0
 
 
 def test_missing_and_oversized_files(tmp_path, labs):
