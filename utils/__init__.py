@@ -10,8 +10,14 @@ Every lab imports what it needs from the small modules below, each named by what
 - :mod:`utils.learning_order`: when each example is learned, and how orders agree;
 - :mod:`utils.plotting`: the course's figure style and a curve-with-band helper;
 - :mod:`utils.checks`: compare a student's answer with the reference, in plain words;
-- :mod:`utils.notebooks` and :mod:`utils.bench`: course tooling (student versions, re-execution,
-  benchmarks), used by the Makefile rather than by the labs.
+- :mod:`utils.interactive` and :mod:`utils.progress`: sliders with a static default view, and
+  progress bars that are saved in their final state;
+- one module per chapter: :mod:`utils.linear` (double descent), :mod:`utils.bounds`
+  (generalization bounds), :mod:`utils.pruning` (lottery tickets), :mod:`utils.starvation`
+  (gradient starvation) and :mod:`utils.offense_defense` (offense-defense scaling);
+- :mod:`utils.notebooks`, :mod:`utils.bench`, :mod:`utils.grader` and :mod:`utils.handouts`:
+  course tooling (student versions, re-execution, benchmarks, grading, handouts), used by
+  the Makefile rather than by the labs.
 
 Example
 -------
