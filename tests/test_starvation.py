@@ -274,3 +274,12 @@ def test_plot_decision_boundary_returns_the_margin():
     with pytest.raises(ValueError, match="one label per point"):
         plot_decision_boundary(ax, lambda P: P[:, 0], X, y[:2])
     plt.close(fig)
+
+
+def test_score_function_scores_in_chunks_like_one_pass():
+    net = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+    X = np.random.default_rng(0).normal(size=(20000, 2))
+    with torch.no_grad():
+        direct = net(torch.as_tensor(X, dtype=torch.float32)).reshape(-1).double().numpy()
+    assert np.allclose(score_function(net)(X), direct, atol=1e-6)
+    assert score_function(net)(np.zeros((0, 2))).shape == (0,)

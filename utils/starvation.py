@@ -153,6 +153,8 @@ def spectral_decoupling(lam: float, gamma: float = 0.0) -> Callable[[nn.Module, 
 
 # --- margins of 2-D classifiers -----------------------------------------------------------
 
+_CHUNK = 8192  # rows per forward pass when scoring many points
+
 def score_function(model) -> Callable[[np.ndarray], np.ndarray]:
     """Turn a classifier into ``score(X) -> real array``, positive where it predicts class 1.
 
@@ -171,8 +173,10 @@ def score_function(model) -> Callable[[np.ndarray], np.ndarray]:
         def score(X: np.ndarray) -> np.ndarray:
             was_training = model.training
             model.eval()
-            with torch.no_grad():
-                out = model(torch.as_tensor(np.asarray(X), dtype=torch.float32))
+            X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+            with torch.no_grad():  # in chunks, so a fine grid through a wide net stays small
+                out = torch.cat([model(X[i:i + _CHUNK]) for i in range(0, len(X), _CHUNK)]) \
+                    if len(X) else model(X)
             model.train(was_training)
             if out.ndim == 1 or out.shape[1] == 1:
                 return out.reshape(-1).double().numpy()
