@@ -236,13 +236,25 @@ def test_deleted_and_renamed_exercise_cells(tmp_path, labs):
 
 
 def test_kernel_that_dies(tmp_path, labs):
-    path = submit(student(tiny_lab(9), ex1="import os\nos._exit(1)"), tmp_path / "dies.ipynb")
+    path = submit(student(tiny_lab(9), ex1="import os\nos.write(2, b'segfault-like last words\\n')\n"
+                                       "os._exit(1)"), tmp_path / "dies.ipynb")
     report = graded(path, labs_dir=labs)
     assert report.status == "kernel_died" and report.exit_code == 3
     assert "the kernel died in your code for Exercise 1" in report.message
+    assert "last log lines: segfault-like last words" in report.message
+    assert "the kernel process exited with status 1" in report.exercises[0].message
     assert statuses(report) == ["failed", "not run"]
     assert report.claims == "not run"
     assert "STOPPED: the kernel died" in format_text(report)
+
+
+def test_kernel_killed_by_a_signal(tmp_path, labs):
+    path = submit(student(tiny_lab(9), ex1="total = 55",
+                          ex2="import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
+                  tmp_path / "killed.ipynb")
+    report = graded(path, labs_dir=labs)
+    assert report.status == "kernel_died" and statuses(report) == ["passed", "failed"]
+    assert "killed by SIGKILL (on Linux usually the out-of-memory killer)" in report.message
 
 
 def test_infinite_loop_hits_the_time_limit(tmp_path, labs):

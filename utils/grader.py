@@ -63,6 +63,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -533,6 +534,38 @@ def _kernel_env() -> dict[str, str]:
     return env
 
 
+_KERNEL_LOG = ".kernel.log"
+
+
+def _exit_status(client: NotebookClient) -> str:
+    """How the kernel process ended, in words, or "" if that cannot be told."""
+    try:
+        code = client.km.provisioner.process.poll()  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - best effort: no provisioner, no process
+        return ""
+    if code is None:
+        return ""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        oom = " (on Linux usually the out-of-memory killer)" if -code == signal.SIGKILL else ""
+        return f"the kernel process was killed by {name}{oom}"
+    return f"the kernel process exited with status {code}"
+
+
+def _kernel_log(workdir: Path, lines: int = 5) -> str:
+    """The last lines the kernel process wrote itself (not a cell's output), minus noise."""
+    try:
+        text = (workdir / _KERNEL_LOG).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    kept = [line.strip() for line in text.splitlines()
+            if line.strip() and "without encryption" not in line]
+    return _clip(" | ".join(kept[-lines:]), 500)
+
+
 def _run(lab: _Lab, student: dict[str, list[str]], report: Report, workdir: Path,
          timeout: float, max_output_chars: int, graded: nbformat.NotebookNode) -> None:
     """Run the graded notebook cell by cell (appending to ``graded``); fill in ``report``."""
@@ -562,10 +595,13 @@ def _run(lab: _Lab, student: dict[str, list[str]], report: Report, workdir: Path
             raise CellTimeoutError(f"the time limit ({timeout:.0f} s) ran out in {where}") \
                 from None
         except DeadKernelError:
+            how = _exit_status(client)
             if label is not None:
                 results[label].status = "failed"
-                results[label].message = "the kernel died while running this code"
-            raise DeadKernelError(f"the kernel died in {where}") from None
+                results[label].message = "the kernel died while running this code" + (
+                    f" ({how})" if how else "")
+            raise DeadKernelError(f"the kernel died in {where}" + (f"; {how}" if how else "")) \
+                from None
         return cell
 
     def replace(ex: _Exercise) -> None:
@@ -579,7 +615,10 @@ def _run(lab: _Lab, student: dict[str, list[str]], report: Report, workdir: Path
                 f"the checks of {ex.label}")
 
     current: str | None = None  # the exercise whose checks are running
-    with client.setup_kernel(env=_kernel_env(), cwd=str(workdir)):
+    # The kernel process's own output (start-up warnings, a crash's last words) goes to a log
+    # in the temporary folder rather than to the instructor's terminal; see _kernel_log.
+    with open(workdir / _KERNEL_LOG, "wb") as log, \
+            client.setup_kernel(env=_kernel_env(), cwd=str(workdir), stdout=log, stderr=log):
         deadline = time.monotonic() + timeout
         for index, ref_cell in enumerate(lab.nb.cells):
             if ref_cell.cell_type != "code":
@@ -758,6 +797,9 @@ def grade(path: str | os.PathLike, lab: str | os.PathLike | None = None,
                 report.status, report.message = "kernel_died", (
                     f"{err} (a cell called os._exit or exit the process, crashed the "
                     "interpreter, or ran out of memory)")
+                last_words = _kernel_log(workdir)
+                if last_words:
+                    report.message += f"; the kernel's last log lines: {last_words}"
             report.truncated_cells = _count_truncated(report, graded)
             if report.status == "graded" and report.claims == "not run":
                 report.claims_message = "the lab has no cell tagged 'claims'"
