@@ -24,7 +24,8 @@ def toc_files() -> list[str]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [toc["root"]]
     for part in toc.get("parts", []):
-        files += [entry["file"] for entry in part["chapters"]]
+        for entry in part["chapters"]:
+            files += [entry["file"]] + [section["file"] for section in entry.get("sections", [])]
     return files
 
 
