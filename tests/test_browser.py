@@ -215,16 +215,31 @@ def test_search_finds_double_descent(chromium, site):
     assert not visit.problems, "search page:\n  " + "\n  ".join(visit.problems)
 
 
-def border_lightness(png: bytes) -> float:
-    """Mean lightness (0 black .. 1 white) of a 4-pixel frame around a screenshot."""
-    import matplotlib.image
+def edge_lightness(png: bytes, inset: dict) -> float:
+    """Mean lightness (0 black .. 1 white) of a 4-pixel frame just inside an image's content.
 
-    rgb = matplotlib.image.imread(io.BytesIO(png), format="png")[..., :3]
-    frame = [rgb[:4].reshape(-1, 3), rgb[-4:].reshape(-1, 3),
-             rgb[:, :4].reshape(-1, 3), rgb[:, -4:].reshape(-1, 3)]
+    ``inset`` gives the element's padding in pixels (the theme pads images in dark mode);
+    the frame is taken inside it, on the figure itself, where a white figure background
+    stays light under the theme's dimming filter and a transparent one turns dark.
+    """
+    import matplotlib.image
     import numpy as np
 
+    rgb = matplotlib.image.imread(io.BytesIO(png), format="png")[..., :3]
+    height, width = rgb.shape[:2]
+    top, left = round(inset["top"]), round(inset["left"])
+    bottom, right = height - round(inset["bottom"]), width - round(inset["right"])
+    content = rgb[top:bottom, left:right]
+    frame = [content[:4].reshape(-1, 3), content[-4:].reshape(-1, 3),
+             content[:, :4].reshape(-1, 3), content[:, -4:].reshape(-1, 3)]
     return float(np.concatenate(frame).mean())
+
+
+PADDING = """img => { const s = getComputedStyle(img);
+  return {top: parseFloat(s.paddingTop) + parseFloat(s.borderTopWidth),
+          left: parseFloat(s.paddingLeft) + parseFloat(s.borderLeftWidth),
+          bottom: parseFloat(s.paddingBottom) + parseFloat(s.borderBottomWidth),
+          right: parseFloat(s.paddingRight) + parseFloat(s.borderRightWidth)}; }"""
 
 
 FIGURE_PAGES = [page for page in toc_files()
@@ -242,8 +257,8 @@ def test_figures_stay_light_in_dark_mode(chromium, site, page):
         for i in range(images.count()):
             image = images.nth(i)
             image.scroll_into_view_if_needed()
-            lightness = border_lightness(image.screenshot())
-            if lightness < 0.6:
+            lightness = edge_lightness(image.screenshot(), image.evaluate(PADDING))
+            if lightness < 0.75:
                 dark.append(f"{image.get_attribute('src')} (edge lightness {lightness:.2f})")
         visit.page.screenshot(path=str(screenshot_path(page, "-dark")), full_page=True)
     finally:
