@@ -5,6 +5,7 @@
 #   make execute   re-execute every lab in place (fresh kernel) to refresh its outputs
 #   make bench     each lab's wall time and peak memory -> instructors/bench.md and README
 #   make student   student versions of the labs, and a zip per lab and for all -> _build/student/
+#   make grade     grade submissions: NB=file.ipynb, or DIR=folder CSV=grades.csv -> _build/grades/
 #   make seeds     run every lab with other seeds: its claims must still hold
 #   make lock      regenerate constraints.txt from requirements.txt
 #   make clean     remove _build (keeps .venv)
@@ -27,10 +28,10 @@ export PYTHONPATH := $(CURDIR)
 export OMP_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup browser book test lab execute bench student seeds lock clean
+.PHONY: help setup browser book test lab execute bench student grade seeds lock clean
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# //'
+	@sed -n '2,12p' Makefile | sed 's/^# //'
 
 $(STAMP): requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else \

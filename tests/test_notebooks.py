@@ -241,6 +241,7 @@ def test_write_student_versions(tmp_path):
     for path in written:
         nb = read_notebook(path)
         assert nb.metadata["student_version"] is True
+        assert nb.metadata["course_lab"] == path.stem   # how the grader recognises the lab
         assert "np.mean" not in "".join(cell.source for cell in nb.cells)
     # The labs keep their solutions.
     assert "np.mean" in read_notebook(labs / "00_first.ipynb").cells[2].source

@@ -332,6 +332,7 @@ def write_student_versions(labs_dir: str | os.PathLike,
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for lab, student in zip(labs, students):
+        student.metadata["course_lab"] = lab.stem  # the grader recognises submissions by it
         target = out_dir / lab.name
         nbformat.write(student, target)
         written.append(target)
