@@ -32,3 +32,25 @@ def test_pages_load_nothing_from_other_hosts(book):
         external = re.search(r"(?:url\(|@import)\s*['\"]?(?:https?:)?//([^'\")/]+)", sheet.read_text())
         assert not external, f"{sheet.relative_to(book.html)} loads from {external.group(1)}"
     assert (book.html / "_static" / "mathjax" / "tex-chtml.js").exists(), "MathJax is not in the book"
+
+
+def test_local_links_resolve(book):
+    # Every link inside the book (pages, figures, the handout zips the instructors' pages
+    # offer) must point at a file the build contains.
+    href = re.compile(r'\b(?:href|src)="([^"#?]+)')
+    broken = []
+    pages = [page for page in sorted(book.html.rglob("*.html"))
+             if page.relative_to(book.html).parts[0] not in ("_static", "_sources")]
+    for page in pages:
+        for target in href.findall(page.read_text()):
+            if re.match(r"^[a-z]+:", target) or target.startswith("//"):
+                continue  # another host, mailto:, data:, javascript:
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(book.html)} -> {target}")
+    assert not broken, "links to files missing from the book:\n  " + "\n  ".join(broken[:20])
+
+
+def test_handouts_ship_with_the_book(book):
+    labs = sorted(path.stem for path in (ROOT / "labs").glob("*.ipynb"))
+    shipped = {path.stem for path in (book.html / "handouts").glob("*.zip")}
+    assert set(labs) | {"science-of-dl-labs"} <= shipped, f"handouts missing from the book: {shipped}"

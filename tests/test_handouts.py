@@ -94,3 +94,27 @@ def test_command_line(student_dir, capsys):
     assert "00_first_experiment.zip" in capsys.readouterr().out
     assert (student_dir / f"{ALL_LABS_NAME}.zip").exists()
     assert main([str(student_dir / "nowhere")]) == 1
+
+
+def test_publish_handouts_packs_every_lab_and_nothing_else(tmp_path):
+    from utils.handouts import publish_handouts
+
+    written = publish_handouts(tmp_path / "handouts")
+    labs = sorted(path.stem for path in (REPO_ROOT / "labs").glob("*.ipynb"))
+    assert [path.stem for path in written] == labs + [ALL_LABS_NAME]
+    assert sorted(p.name for p in (tmp_path / "handouts").iterdir()) == sorted(p.name for p in written)
+
+
+def test_sphinx_extension_publishes_into_html_builds_only(tmp_path):
+    from types import SimpleNamespace
+
+    from utils.handouts import setup
+
+    hooks = {}
+    app = SimpleNamespace(connect=lambda event, fn: hooks.setdefault(event, fn))
+    assert setup(app)["parallel_read_safe"] is True
+    publish = hooks["build-finished"]
+    publish(SimpleNamespace(builder=SimpleNamespace(format="latex"), outdir=str(tmp_path)), None)
+    assert not (tmp_path / "handouts").exists()            # no zips in a LaTeX build
+    publish(SimpleNamespace(builder=SimpleNamespace(format="html"), outdir=str(tmp_path)), None)
+    assert (tmp_path / "handouts" / f"{ALL_LABS_NAME}.zip").exists()

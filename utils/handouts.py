@@ -19,6 +19,10 @@ Command line::
 
     python -m utils.handouts _build/student        # the zips, next to the notebooks
 
+The module is also a Sphinx extension (listed in ``_config.yml``): every HTML build of the
+book packs the handouts afresh into ``handouts/`` beside its pages, so the instructors'
+pages can link them and the links always match the labs the book shows.
+
 Example
 -------
 >>> pack_handouts("_build/student")  # doctest: +SKIP
@@ -29,16 +33,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
 
-from utils.notebooks import REPO_ROOT, read_notebook
+from utils.notebooks import REPO_ROOT, read_notebook, write_student_versions
 
 __all__ = ["ALL_LABS_NAME", "INSTRUCTOR_MODULES", "STUDENT_README", "handout_files",
-           "pack_handouts", "main"]
+           "pack_handouts", "publish_handouts", "main", "setup"]
 
 #: Stem of the archive holding every lab.
 ALL_LABS_NAME = "science-of-dl-labs"
@@ -213,6 +218,52 @@ def pack_handouts(student_dir: str | os.PathLike, out_dir: str | os.PathLike | N
     written.append(_write_zip(out / f"{ALL_LABS_NAME}.zip", ALL_LABS_NAME, texts,
                               f"the course's {len(texts)} labs", files))
     return written
+
+
+def publish_handouts(out_dir: str | os.PathLike,
+                     repo_root: str | os.PathLike = REPO_ROOT) -> list[Path]:
+    """Write the student versions of every lab and pack them into ``out_dir``.
+
+    The student notebooks are made in a temporary folder, so only the archives land in
+    ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+        Folder for the archives (created if needed).
+    repo_root : str or path-like
+        The repository whose ``labs/`` are packed.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The archives, as :func:`pack_handouts` returns them.
+
+    Examples
+    --------
+    >>> [p.name for p in publish_handouts(tmp)][-1]  # doctest: +SKIP
+    'science-of-dl-labs.zip'
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        write_student_versions(Path(repo_root) / "labs", tmp)
+        return pack_handouts(tmp, out_dir, repo_root)
+
+
+def _publish_into_book(app, exception) -> None:
+    """Sphinx ``build-finished`` hook: the handouts go into the HTML build's ``handouts/``."""
+    if exception is None and app.builder.format == "html":
+        publish_handouts(Path(app.outdir) / "handouts")
+
+
+def setup(app) -> dict:
+    """Sphinx extension entry point: ship the handouts with every HTML build of the book.
+
+    Examples
+    --------
+    In ``_config.yml``, under ``sphinx: config: extensions:``, list ``utils.handouts``.
+    """
+    app.connect("build-finished", _publish_into_book)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
