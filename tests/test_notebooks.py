@@ -418,7 +418,8 @@ def seed_lab() -> nbformat.NotebookNode:
     return new_notebook(cells=[
         code("SEED = 0  # the seed\nN = 5", "parameters"),
         code("value = SEED * 10"),
-        code("assert value != 20, f'value is {value}, the claim needs another'", "claims"),
+        code("assert value != 20, f'value is {value}, the claim needs another'\n"
+             "print(f'measured value {value}')", "claims"),
     ])
 
 
@@ -429,6 +430,7 @@ def test_run_with_seeds_reports_the_failing_seed_and_cell(tmp_path):
     assert [run["seed"] for run in results] == [1, 2, 3]
     assert [run["ok"] for run in results] == [True, False, True]
     assert results[0]["ename"] is None and results[0]["cell_tag"] is None
+    assert [run["claims_output"] for run in results] == ["measured value 10\n", "", "measured value 30\n"]
     failed = results[1]
     assert failed["ename"] == "AssertionError"
     assert failed["message"] == "value is 20, the claim needs another"
@@ -545,3 +547,12 @@ def test_main_in_process_returns_exit_codes(tmp_path, capsys):
     assert (tmp_path / "out" / "00_lab.ipynb").exists()
     assert main(["student", str(tmp_path / "out" / "missing"), str(tmp_path / "x")]) == 1
     assert "error:" in capsys.readouterr().err
+
+
+def test_seeds_command_prints_each_runs_claims_and_fails_on_a_broken_seed(tmp_path, capsys):
+    path = write(seed_lab(), tmp_path / "lab.ipynb")
+    assert main(["seeds", str(path), "--seeds", "1", "3", "--print-claims"]) == 0
+    out = capsys.readouterr().out
+    assert "SEED=1  ok\n    measured value 10" in out and "SEED=3  ok\n    measured value 30" in out
+    assert main(["seeds", str(path), "--seeds", "2"]) == 1
+    assert "SEED=2  FAILED in cell 2 [claims]: AssertionError: value is 20" in capsys.readouterr().out

@@ -33,6 +33,7 @@ import copy
 import os
 import re
 import sys
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -630,9 +631,10 @@ def run_with_seeds(path: str | os.PathLike, seeds: Sequence[int],
     -------
     list of dict
         One dict per seed, in order, with keys ``seed``, ``ok`` (True if the run got through
-        the claims cell without error) and, describing the failure (None if ``ok``),
-        ``ename``, ``message``, ``cell_index`` and ``cell_tag`` (the failing cell's first tag,
-        e.g. ``"claims"``, or None if untagged).
+        the claims cell without error), ``claims_output`` (what the claims cell printed, so
+        the measured numbers can be compared across seeds; "" if it did not run) and,
+        describing the failure (None if ``ok``), ``ename``, ``message``, ``cell_index`` and
+        ``cell_tag`` (the failing cell's first tag, e.g. ``"claims"``, or None if untagged).
 
     Raises
     ------
@@ -666,7 +668,10 @@ def run_with_seeds(path: str | os.PathLike, seeds: Sequence[int],
                       "cell_tag": None}
         except EXECUTION_ERRORS as err:
             result = _failure(nb, started[-1] if started else None, err)
-        results.append({"seed": seed, **result})
+        printed = "".join(output.get("text", "") for _, cell in cells_tagged(nb, "claims")
+                          for output in cell.get("outputs", [])
+                          if output.get("output_type") == "stream" and output.get("name") == "stdout")
+        results.append({"seed": seed, **result, "claims_output": printed})
     return results
 
 
@@ -703,6 +708,8 @@ def _cmd_seeds(args: argparse.Namespace) -> int:
         for run in run_with_seeds(path, args.seeds, timeout=args.timeout):
             if run["ok"]:
                 print(f"{path}  SEED={run['seed']}  ok", flush=True)
+                if args.print_claims and run["claims_output"].strip():
+                    print(textwrap.indent(run["claims_output"].rstrip(), "    "), flush=True)
                 continue
             failures += 1
             tag = f" [{run['cell_tag']}]" if run["cell_tag"] else ""
@@ -753,6 +760,8 @@ def _parser() -> argparse.ArgumentParser:
     seeds.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], metavar="SEED",
                        help="seeds to try (default: 1 2 3)")
     seeds.add_argument("--timeout", type=float, default=600, help="seconds per cell (600)")
+    seeds.add_argument("--print-claims", action="store_true",
+                       help="also print what each run's claims cell printed (the measured numbers)")
     seeds.set_defaults(run=_cmd_seeds)
     return parser
 
