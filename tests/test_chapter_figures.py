@@ -27,6 +27,11 @@ def test_figure_script_reproduces_committed_figures(script, tmp_path):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
         assert (FIGURES / path.name).exists(), (
             f"{script.name} makes {path.name}, which is not committed: run `python {script.relative_to(ROOT)}`")
+        # The scripts are seeded and single-threaded, so a figure that differs from the
+        # committed one is stale: the chapter would show something its code no longer draws.
+        assert path.read_bytes() == (FIGURES / path.name).read_bytes(), (
+            f"chapters/figures/{path.name} is stale: run `python {script.relative_to(ROOT)}` "
+            "and check the chapter's text and alt text against the new figure")
 
 
 def test_every_figure_a_chapter_shows_exists():
