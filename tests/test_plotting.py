@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from utils.plotting import PALETTE, band, plot_band, plot_digit_grid, use_style  # noqa: E402
+from utils.plotting import PALETTE, band, plot_band, plot_digit_grid, save_figure, use_style  # noqa: E402
 
 
 def test_use_style_sets_white_faces_and_the_palette():
@@ -65,3 +65,12 @@ def test_plot_digit_grid_layout_and_errors():
         plot_digit_grid(np.zeros((2, 64)), titles=["a"])
     with pytest.raises(ValueError, match="ncols must be a positive integer"):
         plot_digit_grid(np.zeros((2, 64)), ncols=0)
+
+
+def test_save_figure_writes_closes_and_returns_the_path(tmp_path):
+    fig, ax = plt.subplots()
+    path = save_figure(fig, tmp_path / "f.png", dpi=50)
+    assert path == tmp_path / "f.png" and path.read_bytes()[:4] == b"\x89PNG"
+    assert not plt.fignum_exists(fig.number)       # closed: a notebook will not show it twice
+    with pytest.raises(ValueError, match="must be a matplotlib Figure"):
+        save_figure("not a figure", tmp_path / "g.png")

@@ -5,6 +5,8 @@ stay readable when the book is shown in dark mode.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,7 +14,7 @@ from cycler import cycler
 
 from ._validation import check_choice, check_real
 
-__all__ = ["PALETTE", "use_style", "band", "plot_band", "plot_digit_grid"]
+__all__ = ["PALETTE", "use_style", "band", "plot_band", "plot_digit_grid", "save_figure"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black last.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -142,3 +144,24 @@ def plot_digit_grid(images, titles=None, ncols: int = 8, size: float = 1.0):
         if titles is not None:
             ax.set_title(titles[k], fontsize=8)
     return fig
+
+
+def save_figure(fig, path, **savefig_kwargs) -> Path:
+    """Write ``fig`` to ``path``, close it (so it is not shown twice) and return the path.
+
+    The chapters' figure scripts end every figure this way. ``savefig_kwargs`` go to
+    :meth:`matplotlib.figure.Figure.savefig` (e.g. ``bbox_inches="tight"``).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> fig, ax = plt.subplots()
+    >>> save_figure(fig, Path(tempfile.mkdtemp()) / "x.png").name
+    'x.png'
+    """
+    if not isinstance(fig, plt.Figure):
+        raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    path = Path(path)
+    fig.savefig(path, **savefig_kwargs)
+    plt.close(fig)
+    return path

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from utils.data import load_digits_split  # noqa: E402
 from utils.linear import (RandomFourierFeatures, design_spectra, min_norm_expected_risk,  # noqa: E402
                           min_norm_fit, optimal_ridge_lambda, risk_from_spectra)
-from utils.plotting import PALETTE, use_style  # noqa: E402
+from utils.plotting import PALETTE, save_figure, use_style  # noqa: E402
 
 D = 50
 
@@ -55,9 +55,7 @@ def samplewise(out_dir: Path) -> Path:
            title=f"Min-norm least squares in d = {D}: the peak at n = d needs noise")
     ax.legend(fontsize=8, loc="lower left")
     path = out_dir / "ch01_samplewise.png"
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, bbox_inches="tight")
 
 
 def random_features(out_dir: Path) -> Path:
@@ -84,9 +82,7 @@ def random_features(out_dir: Path) -> Path:
     fig.suptitle(f"Random Fourier features on n = {n} digits: the peak sits at N = n")
     fig.tight_layout()
     path = out_dir / "ch01_random_features.png"
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, bbox_inches="tight")
 
 
 def make_figures(out_dir: Path) -> list[Path]:

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 
 from utils.bounds import kl_inverse, mcallester_bound, pac_bayes_kl_bound, \
     parameter_count_bound  # noqa: E402
-from utils.plotting import PALETTE, use_style  # noqa: E402
+from utils.plotting import PALETTE, save_figure, use_style  # noqa: E402
 
 
 def _kl_versus_sqrt(path: Path) -> Path:
@@ -35,9 +35,7 @@ def _kl_versus_sqrt(path: Path) -> Path:
            title=f"The kl form is much tighter at small training error (n = {n})")
     ax.legend(fontsize=8, ncol=2, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _parameter_counting(path: Path) -> Path:
@@ -57,9 +55,7 @@ def _parameter_counting(path: Path) -> Path:
            title="Counting parameters (32 bits each) needs n far beyond W")
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def make_figures(out_dir: Path) -> list[Path]:

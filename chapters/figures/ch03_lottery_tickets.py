@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
 
 from utils.data import load_digits_split  # noqa: E402
 from utils.models import mlp  # noqa: E402
-from utils.plotting import PALETTE, use_style  # noqa: E402
+from utils.plotting import PALETTE, save_figure, use_style  # noqa: E402
 from utils.pruning import error_barrier, interpolation_curve, magnitude_masks  # noqa: E402
 from utils.reproducibility import seed_everything  # noqa: E402
 from utils.training import train  # noqa: E402
@@ -69,9 +69,7 @@ def make_figures(out_dir: pathlib.Path) -> list[pathlib.Path]:
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     path = out_dir / "ch03_interpolation.png"
-    fig.savefig(path)
-    plt.close(fig)
-    paths.append(path)
+    paths.append(save_figure(fig, path))
 
     # Figure 2: the weights that survive pruning by trained magnitude were large at init.
     name = "0.weight"
@@ -89,9 +87,7 @@ def make_figures(out_dir: pathlib.Path) -> list[pathlib.Path]:
     ax.legend(fontsize=8)
     fig.tight_layout()
     path = out_dir / "ch03_kept_weights_at_init.png"
-    fig.savefig(path)
-    plt.close(fig)
-    paths.append(path)
+    paths.append(save_figure(fig, path))
     return paths
 
 

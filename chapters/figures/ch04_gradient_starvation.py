@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 
 from utils.data import to_tensors, two_moons_with_gap  # noqa: E402
 from utils.models import mlp  # noqa: E402
-from utils.plotting import PALETTE, use_style  # noqa: E402
+from utils.plotting import PALETTE, save_figure, use_style  # noqa: E402
 from utils.reproducibility import seed_everything  # noqa: E402
 from utils.starvation import plot_decision_boundary, spectral_decoupling  # noqa: E402
 from utils.training import train  # noqa: E402
@@ -58,9 +58,7 @@ def figure_starvation_dynamics(path: pathlib.Path) -> pathlib.Path:
                 ylabel="contribution to the margin, $w_j s_j$",
                 title="A stronger feature starves the weak one")
     axes[1].legend(fontsize=8, loc="upper left")
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def figure_moons(path: pathlib.Path) -> pathlib.Path:
@@ -77,9 +75,7 @@ def figure_moons(path: pathlib.Path) -> pathlib.Path:
         ax.set(title=f"{name}: margin {margin:.2f}", xlabel="$x_1$", ylabel="$x_2$")
     fig.suptitle("Two moons with a gap: the same network, two losses (dashed circle: margin)",
                  fontsize=11)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def make_figures(out_dir: pathlib.Path) -> list[pathlib.Path]:

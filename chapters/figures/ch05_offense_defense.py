@@ -21,7 +21,7 @@ from utils.offense_defense import (multi_vector_success, ratio_contest,  # noqa:
                                    required_defense, required_defense_homogeneous,
                                    stratified_log_rates, stream_success_probability,
                                    success_probability)
-from utils.plotting import PALETTE, use_style  # noqa: E402
+from utils.plotting import PALETTE, save_figure, use_style  # noqa: E402
 
 N_VULNS = 10
 RATES_EQUAL = np.ones(N_VULNS)
@@ -56,9 +56,7 @@ def vulnerability_figure(path: pathlib.Path) -> pathlib.Path:
             title="Spending ratio that holds success at 1/2")
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def sectors_figure(path: pathlib.Path) -> pathlib.Path:
@@ -83,9 +81,7 @@ def sectors_figure(path: pathlib.Path) -> pathlib.Path:
             title="New vulnerabilities turn the tail into a floor")
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def make_figures(out_dir: pathlib.Path) -> list[pathlib.Path]:
