@@ -1,6 +1,5 @@
 """The book builds with warnings as errors, from the stored notebook outputs, and works offline."""
 import re
-from pathlib import Path
 
 from conftest import ROOT, toc_files
 

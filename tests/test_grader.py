@@ -409,3 +409,12 @@ def test_every_lab_grades_its_answer_key_and_its_student_version(tmp_path, lab):
     report = graded(path, timeout=TIMEOUT_S)
     assert set(statuses(report)) == {"not attempted"}, format_text(report)
     assert report.claims == "passed", format_text(report)
+
+
+def test_grade_folder_rejects_what_is_not_a_folder_of_notebooks(tmp_path):
+    with pytest.raises(ValueError, match="is not a folder of submissions"):
+        grade_folder(tmp_path / "missing", tmp_path / "grades.csv")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"no notebooks \(\*\.ipynb\) under"):
+        grade_folder(tmp_path / "empty", tmp_path / "grades.csv")
+    assert not (tmp_path / "grades.csv").exists()
