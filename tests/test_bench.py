@@ -1,4 +1,4 @@
-"""Tests of utils.bench: measuring a notebook, the Markdown table, writing it out, the CLI."""
+"""Tests of coursetools.bench: measuring a notebook, the Markdown table, writing it out, the CLI."""
 from __future__ import annotations
 
 import os
@@ -12,8 +12,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from utils.bench import bench_notebook, bench_table, main, write_bench
-from utils.notebooks import REPO_ROOT
+from coursetools.bench import bench_notebook, bench_table, main, write_bench
+from coursetools.notebooks import REPO_ROOT
 
 ROWS = [
     {"lab": "00_fast", "path": "labs/00_fast.ipynb", "wall_s": 12.34, "peak_mib": 456.7,
@@ -197,7 +197,7 @@ def test_write_bench_marker_errors_leave_files_untouched(tmp_path, text, problem
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "utils.bench", *args], cwd=REPO_ROOT,
+    return subprocess.run([sys.executable, "-m", "coursetools.bench", *args], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -1,4 +1,4 @@
-"""Tests of utils.grader on real cases.
+"""Tests of coursetools.grader on real cases.
 
 Lab 0 is graded as a whole (the solved lab, the untouched student version, wrong answers);
 the bad inputs use two tiny labs built in tmp_path, whose kernels start and finish in a few
@@ -17,10 +17,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from utils import grader
-from utils.grader import EXIT_CODES, ExerciseResult, NotANotebook, format_text, grade, \
+from coursetools import grader
+from coursetools.grader import EXIT_CODES, ExerciseResult, NotANotebook, format_text, grade, \
     grade_folder, load_submission, main
-from utils.notebooks import REPO_ROOT, cells_tagged, read_notebook, student_version
+from coursetools.notebooks import REPO_ROOT, cells_tagged, read_notebook, student_version
 
 LAB0 = REPO_ROOT / "labs" / "00_first_experiment.ipynb"
 TIMEOUT_S = 300

@@ -1,4 +1,4 @@
-"""Tests of utils.handouts: the student archives hold what a lab needs, and no solution."""
+"""Tests of coursetools.handouts: the student archives hold what a lab needs, and no solution."""
 from __future__ import annotations
 
 import ast
@@ -7,9 +7,8 @@ import zipfile
 import nbformat
 import pytest
 
-from utils.handouts import ALL_LABS_NAME, INSTRUCTOR_MODULES, handout_files, main, \
-    pack_handouts
-from utils.notebooks import REPO_ROOT, read_notebook, student_version
+from coursetools.handouts import ALL_LABS_NAME, handout_files, main, pack_handouts
+from coursetools.notebooks import REPO_ROOT, read_notebook, student_version
 
 LAB0 = REPO_ROOT / "labs" / "00_first_experiment.ipynb"
 
@@ -47,7 +46,10 @@ def test_one_archive_per_lab_and_one_for_all(student_dir, tmp_path):
     for name in ("README.md", "requirements.txt", "constraints.txt", "utils/__init__.py",
                  "utils/checks.py", "00_first_experiment.ipynb"):
         assert f"00_first_experiment/{name}" in names
-    assert not any(f"utils/{module}" in name for name in names for module in INSTRUCTOR_MODULES)
+    assert not any("coursetools" in name for name in names)
+    shipped = {name.split("/utils/")[1] for name in names if "/utils/" in name}
+    assert shipped == {path.name for path in (REPO_ROOT / "utils").glob("*.py")}, \
+        "a handout ships utils/ whole"
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
     assert nb.metadata.course_lab == "00_first_experiment" and nb.metadata.student_version
     assert "Python 3.11" in readme and "download.pytorch.org/whl/cpu" in readme
@@ -97,7 +99,7 @@ def test_command_line(student_dir, capsys):
 
 
 def test_publish_handouts_packs_every_lab_and_nothing_else(tmp_path):
-    from utils.handouts import publish_handouts
+    from coursetools.handouts import publish_handouts
 
     written = publish_handouts(tmp_path / "handouts")
     labs = sorted(path.stem for path in (REPO_ROOT / "labs").glob("*.ipynb"))
@@ -108,7 +110,7 @@ def test_publish_handouts_packs_every_lab_and_nothing_else(tmp_path):
 def test_sphinx_extension_publishes_into_html_builds_only(tmp_path):
     from types import SimpleNamespace
 
-    from utils.handouts import setup
+    from coursetools.handouts import setup
 
     hooks = {}
     app = SimpleNamespace(connect=lambda event, fn: hooks.setdefault(event, fn))

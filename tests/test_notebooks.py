@@ -1,4 +1,4 @@
-"""Tests of utils.notebooks on small synthetic notebooks built in tmp_path.
+"""Tests of coursetools.notebooks on small synthetic notebooks built in tmp_path.
 
 The tests that start a kernel take one to two seconds each; the rest are instant.
 """
@@ -16,7 +16,7 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from utils.notebooks import (
+from coursetools.notebooks import (
     REPO_ROOT,
     cells_tagged,
     execute_in_place,
@@ -343,7 +343,7 @@ def test_execute_notebook_runs_in_cwd_and_imports_utils_from_the_repo(tmp_path):
     nb = new_notebook(cells=[
         new_markdown_cell("not executed"),
         code("import os\nprint(os.getcwd())"),
-        code("import utils.notebooks\nprint(utils.notebooks.__file__)"),
+        code("import coursetools.notebooks\nprint(coursetools.notebooks.__file__)"),
     ])
     result = execute_notebook(nb, cwd=tmp_path, timeout=60)
     assert result is nb  # executed in place, as documented
@@ -475,7 +475,7 @@ def test_run_with_seeds_needs_seed_in_the_parameters(tmp_path):
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "utils.notebooks", *args], cwd=REPO_ROOT,
+    return subprocess.run([sys.executable, "-m", "coursetools.notebooks", *args], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -2,7 +2,7 @@ import nbformat
 import pytest
 from tqdm import std
 
-from utils.notebooks import execute_notebook
+from coursetools.notebooks import execute_notebook
 from utils.progress import progress_bar
 
 

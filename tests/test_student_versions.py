@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
-from utils.notebooks import REPO_ROOT, cells_tagged, execute_notebook, read_notebook, \
+from coursetools.notebooks import REPO_ROOT, cells_tagged, execute_notebook, read_notebook, \
     student_version
 
 LABS = sorted((REPO_ROOT / "labs").glob("*.ipynb"))

@@ -15,9 +15,9 @@ Every lab imports what it needs from the small modules below, each named by what
 - one module per chapter: :mod:`utils.linear` (double descent), :mod:`utils.bounds`
   (generalization bounds), :mod:`utils.pruning` (lottery tickets), :mod:`utils.starvation`
   (gradient starvation) and :mod:`utils.offense_defense` (offense-defense scaling);
-- :mod:`utils.notebooks`, :mod:`utils.bench`, :mod:`utils.grader` and :mod:`utils.handouts`:
-  course tooling (student versions, re-execution, benchmarks, grading, handouts), used by
-  the Makefile rather than by the labs.
+
+The course tooling (student versions, re-execution, benchmarks, grading, handouts) is not
+part of this toolkit: it lives in the :mod:`coursetools` package beside it.
 
 Example
 -------

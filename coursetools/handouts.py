@@ -1,7 +1,7 @@
 """Student handouts: each student version packed with what it needs to run, as zip archives.
 
 ``make student`` first writes the student versions of the labs to ``_build/student/`` (see
-:mod:`utils.notebooks`), then calls this module, which writes beside them
+:mod:`coursetools.notebooks`), then calls this module, which writes beside them
 
 - ``<lab>.zip`` for each lab, e.g. ``00_first_experiment.zip``, and
 - ``science-of-dl-labs.zip`` with every lab,
@@ -17,7 +17,7 @@ which the grader uses to recognise a submission even if its title was edited.
 
 Command line::
 
-    python -m utils.handouts _build/student        # the zips, next to the notebooks
+    python -m coursetools.handouts _build/student        # the zips, next to the notebooks
 
 The module is also a Sphinx extension (listed in ``_config.yml``): every HTML build of the
 book packs the handouts afresh into ``handouts/`` beside its pages, so the instructors'
@@ -40,16 +40,15 @@ from pathlib import Path
 
 import nbformat
 
-from utils.notebooks import REPO_ROOT, read_notebook, write_student_versions
+from coursetools.notebooks import REPO_ROOT, read_notebook, write_student_versions
 
-__all__ = ["ALL_LABS_NAME", "INSTRUCTOR_MODULES", "STUDENT_README", "handout_files",
+__all__ = ["ALL_LABS_NAME", "STUDENT_README", "handout_files",
            "pack_handouts", "publish_handouts", "main", "setup"]
 
 #: Stem of the archive holding every lab.
 ALL_LABS_NAME = "science-of-dl-labs"
 
 #: Modules of ``utils`` that are course tooling, not used by the labs: left out of handouts.
-INSTRUCTOR_MODULES = frozenset({"grader.py", "handouts.py", "notebooks.py", "bench.py"})
 
 # A fixed timestamp for every archive member, so the same inputs give the same zip bytes.
 _DATE = (2026, 1, 1, 0, 0, 0)
@@ -121,18 +120,19 @@ laptop CPU.
 def handout_files(repo_root: str | os.PathLike = REPO_ROOT) -> dict[str, Path]:
     """What every handout ships besides the notebooks: archive name -> file on disk.
 
-    The ``utils`` package (its ``.py`` files, minus :data:`INSTRUCTOR_MODULES`),
-    ``requirements.txt`` and ``constraints.txt``.
+    The ``utils`` package whole (its ``.py`` files; the course tooling lives apart, in
+    :mod:`coursetools`), ``requirements.txt`` and ``constraints.txt``.
 
     Examples
     --------
     >>> files = handout_files()
-    >>> "utils/checks.py" in files, "utils/grader.py" in files, "requirements.txt" in files
-    (True, False, True)
+    >>> "utils/checks.py" in files, "requirements.txt" in files
+    (True, True)
+    >>> any(name.startswith("coursetools/") for name in files)
+    False
     """
     root = Path(repo_root)
-    files = {f"utils/{path.name}": path for path in sorted((root / "utils").glob("*.py"))
-             if path.name not in INSTRUCTOR_MODULES}
+    files = {f"utils/{path.name}": path for path in sorted((root / "utils").glob("*.py"))}
     for name in ("requirements.txt", "constraints.txt"):
         if not (root / name).is_file():
             raise ValueError(f"{root / name} is missing; a handout needs it to set up")
@@ -201,7 +201,7 @@ def pack_handouts(student_dir: str | os.PathLike, out_dir: str | os.PathLike | N
     notebooks = sorted(student_dir.glob("*.ipynb")) if student_dir.is_dir() else []
     if not notebooks:
         raise ValueError(f"no student notebooks (*.ipynb) in {student_dir}; run "
-                         "`python -m utils.notebooks student labs _build/student` first")
+                         "`python -m coursetools.notebooks student labs _build/student` first")
     texts = {}
     for path in notebooks:
         nb = read_notebook(path)
@@ -260,14 +260,14 @@ def setup(app) -> dict:
 
     Examples
     --------
-    In ``_config.yml``, under ``sphinx: config: extensions:``, list ``utils.handouts``.
+    In ``_config.yml``, under ``sphinx: config: extensions:``, list ``coursetools.handouts``.
     """
     app.connect("build-finished", _publish_into_book)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m utils.handouts STUDENT_DIR [--out DIR]``; returns 0 or 1.
+    """Entry point of ``python -m coursetools.handouts STUDENT_DIR [--out DIR]``; returns 0 or 1.
 
     Examples
     --------
@@ -275,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     parser = argparse.ArgumentParser(
-        prog="python -m utils.handouts",
+        prog="python -m coursetools.handouts",
         description="Pack each student version with utils/, requirements.txt, "
                     "constraints.txt and a README into one zip per lab, plus one for all.")
     parser.add_argument("student_dir", metavar="STUDENT_DIR",

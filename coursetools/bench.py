@@ -2,7 +2,7 @@
 
 ``make bench`` runs::
 
-    python -m utils.bench labs/*.ipynb --table instructors/bench.md --readme README.md
+    python -m coursetools.bench labs/*.ipynb --table instructors/bench.md --readme README.md
 
 which executes every lab in a fresh kernel (the files are not modified), prints a Markdown
 table, writes it where the instructors' page includes it, refreshes the copy in the README
@@ -31,7 +31,7 @@ from typing import Any
 
 import psutil
 
-from utils.notebooks import EXECUTION_ERRORS, _client, _run, read_notebook
+from coursetools.notebooks import EXECUTION_ERRORS, _client, _run, read_notebook
 
 __all__ = ["bench_notebook", "bench_table", "write_bench", "main"]
 
@@ -273,12 +273,12 @@ def write_bench(rows: Sequence[dict[str, Any]], table_path: str | os.PathLike,
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m utils.bench",
+        prog="python -m coursetools.bench",
         description="Execute each lab in a fresh kernel (files not modified), print a Markdown "
                     "table of wall time and peak memory, and exit non-zero if a lab fails or "
                     "exceeds the budget.",
         epilog="example:\n"
-               "  python -m utils.bench labs/*.ipynb --table instructors/bench.md "
+               "  python -m coursetools.bench labs/*.ipynb --table instructors/bench.md "
                "--readme README.md",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -294,7 +294,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m utils.bench``; returns the exit code.
+    """Entry point of ``python -m coursetools.bench``; returns the exit code.
 
     Examples
     --------

@@ -35,9 +35,9 @@ so grade untrusted submissions inside a container or a throw-away account.
 
 Command line (exit status below)::
 
-    python -m utils.grader submission.ipynb                 # text report, JSON in _build/grades
-    python -m utils.grader submission.ipynb --lab labs/00_first_experiment.ipynb
-    python -m utils.grader --dir submissions/ --csv grades.csv   # a folder into one CSV
+    python -m coursetools.grader submission.ipynb                 # text report, JSON in _build/grades
+    python -m coursetools.grader submission.ipynb --lab labs/00_first_experiment.ipynb
+    python -m coursetools.grader --dir submissions/ --csv grades.csv   # a folder into one CSV
 
 Exit status of a single grading: 0 every exercise passed and the claims hold; 1 graded, but
 some exercise did not pass or the claims failed; 2 bad command-line arguments; 3 the run
@@ -77,7 +77,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from utils.notebooks import REPO_ROOT, cells_tagged, exercise_header, read_notebook
+from coursetools.notebooks import REPO_ROOT, cells_tagged, exercise_header, read_notebook
 
 __all__ = [
     "ExerciseResult",
@@ -91,7 +91,7 @@ __all__ = [
     "main",
 ]
 
-#: Exit status of ``python -m utils.grader`` for one submission, by report status.
+#: Exit status of ``python -m coursetools.grader`` for one submission, by report status.
 EXIT_CODES = {
     "passed": 0,          # graded: every exercise passed and the claims hold
     "graded": 1,          # graded: some exercise did not pass, or the claims failed
@@ -970,7 +970,7 @@ def grade_folder(folder: str | os.PathLike, csv_path: str | os.PathLike,
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m utils.grader",
+        prog="python -m coursetools.grader",
         description="Grade submitted student notebooks against the course's labs: each "
                     "exercise is run with the lab's own checks in a fresh kernel.",
         epilog="exit status (one notebook): 0 all exercises passed and the claims hold; "
@@ -979,9 +979,9 @@ def _parser() -> argparse.ArgumentParser:
                "error. With --dir: 0 once the CSV is written (each row has its own exit "
                "status), 2 on bad arguments.\n\n"
                "examples:\n"
-               "  python -m utils.grader submission.ipynb\n"
-               "  python -m utils.grader submission.ipynb --lab 00_first_experiment\n"
-               "  python -m utils.grader --dir submissions/ --csv grades.csv",
+               "  python -m coursetools.grader submission.ipynb\n"
+               "  python -m coursetools.grader submission.ipynb --lab 00_first_experiment\n"
+               "  python -m coursetools.grader --dir submissions/ --csv grades.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("notebook", nargs="?", metavar="NB", help="the submitted notebook")
@@ -1006,7 +1006,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m utils.grader``; returns the exit status (see above).
+    """Entry point of ``python -m coursetools.grader``; returns the exit status (see above).
 
     Examples
     --------

@@ -8,9 +8,9 @@ code cell is tagged ``claims`` and asserts the phenomenon with numbers.
 
 This module is used by the Makefile rather than by the labs::
 
-    python -m utils.notebooks student labs/ _build/student/   # solutions removed
-    python -m utils.notebooks execute labs/*.ipynb            # refresh committed outputs
-    python -m utils.notebooks seeds labs/*.ipynb --seeds 1 2 3  # claims hold for other seeds
+    python -m coursetools.notebooks student labs/ _build/student/   # solutions removed
+    python -m coursetools.notebooks execute labs/*.ipynb            # refresh committed outputs
+    python -m coursetools.notebooks seeds labs/*.ipynb --seeds 1 2 3  # claims hold for other seeds
 
 Example
 -------
@@ -725,12 +725,12 @@ def _cmd_seeds(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m utils.notebooks",
+        prog="python -m coursetools.notebooks",
         description="Course tooling for the lab notebooks.",
         epilog="examples:\n"
-               "  python -m utils.notebooks student labs _build/student\n"
-               "  python -m utils.notebooks execute labs/*.ipynb\n"
-               "  python -m utils.notebooks seeds labs/*.ipynb --seeds 1 2 3",
+               "  python -m coursetools.notebooks student labs _build/student\n"
+               "  python -m coursetools.notebooks execute labs/*.ipynb\n"
+               "  python -m coursetools.notebooks seeds labs/*.ipynb --seeds 1 2 3",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -767,7 +767,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m utils.notebooks``; returns the exit code.
+    """Entry point of ``python -m coursetools.notebooks``; returns the exit code.
 
     Examples
     --------
