@@ -8,11 +8,12 @@ import pytest
 from scipy import integrate, stats
 
 from utils.checks import CheckFailed, check_function, check_scalar
-from utils.offense_defense import (equal_investment_peak, mc_sample_size, multi_vector_success,
-                                   ratio_contest, required_defense,
-                                   required_defense_homogeneous, sector_breach_probability,
-                                   simulate_multi_vector, simulate_success,
-                                   stratified_log_rates, stream_success_probability,
+from utils.offense_defense import (best_response_success, equal_investment_peak,
+                                   mc_sample_size, multi_vector_success, ratio_contest,
+                                   required_defense, required_defense_homogeneous,
+                                   sector_breach_probability, simulate_multi_vector,
+                                   simulate_success, stratified_log_rates, stream_floor,
+                                   stream_required_ratio, stream_success_probability,
                                    success_probability)
 
 
@@ -266,17 +267,65 @@ def test_stream_zero_defense_and_validation():
         stream_success_probability(1.0, [1.0], new_rate=0.0)
 
 
+def quadrature_floor(alpha, beta, lam, r):
+    """The floor from its definition: m_inf = lam * integral_0^inf (1 - e^{-r a u}) e^{-r b u} du."""
+    integrand = lambda u: (1 - np.exp(-r * alpha * u)) * np.exp(-r * beta * u)  # noqa: E731
+    return 1 - math.exp(-lam * integrate.quad(integrand, 0, np.inf, limit=500)[0])
+
+
+@pytest.mark.parametrize("alpha, beta, lam, r", [(1.0, 1.0, 0.5, 1.0), (10.0, 3.0, 0.5, 1.0),
+                                                 (100.0, 100.0, 2.0, 0.3), (0.2, 5.0, 1.0, 2.0)])
+def test_stream_floor_against_quadrature_and_long_run(alpha, beta, lam, r):
+    floor = float(stream_floor(alpha, beta, lam, r))
+    assert floor == pytest.approx(quadrature_floor(alpha, beta, lam, r), rel=1e-7)
+    t_far = 1e4 / (r * min(alpha, beta))
+    assert float(stream_success_probability(t_far, [1.0], alpha, beta, lam, r)) == \
+        pytest.approx(floor, rel=1e-6, abs=1e-12)
+
+
+def test_stream_floor_depends_on_the_search_rate_not_only_on_the_ratio():
+    """Equal rates x: the floor is 1 - exp(-lam / (2 r x)) and falls like 1 / x."""
+    x = np.array([1.0, 10.0, 100.0])
+    floor = stream_floor(x, x, 0.5, 1.0)
+    assert np.allclose(floor, 1 - np.exp(-0.5 / (2 * x)), rtol=1e-12)
+    assert np.allclose(np.round(floor, 4), [0.2212, 0.0247, 0.0025])
+    # a fixed ratio beta / alpha = 0.3: the floor still falls with alpha
+    f = stream_floor(x, 0.3 * x, 0.5, 1.0)
+    assert f[0] > 5 * f[1] > 25 * f[2] > 0
+
+
+def test_stream_required_ratio_against_root_finding():
+    for alpha in (1.0, 10.0, 100.0):
+        root = __import__("scipy").optimize.brentq(
+            lambda k: quadrature_floor(alpha, k * alpha, 0.5, 1.0) - 0.5, 1e-3, 10.0, xtol=1e-12)
+        assert float(stream_required_ratio(alpha, 0.5, 1.0, 0.5)) == pytest.approx(root, rel=1e-6)
+    ratios = stream_required_ratio([1.0, 10.0, 100.0], 0.5)
+    assert np.allclose(np.round(ratios, 4), [0.4856, 0.0676, 0.0072])
+    # large alpha: kappa ~ lam / (r alpha ln 2)
+    assert float(stream_required_ratio(1e6, 0.5)) == pytest.approx(0.5 / (1e6 * math.log(2)),
+                                                                   rel=1e-5)
+
+
+def test_stream_floor_and_ratio_validate():
+    with pytest.raises(ValueError, match="defense_rate must be finite and positive"):
+        stream_floor(1.0, 0.0, 0.5)
+    with pytest.raises(ValueError, match="attack_rate must be finite and positive"):
+        stream_required_ratio(0.0, 0.5)
+    with pytest.raises(ValueError, match=r"target must be in \(0, 1\)"):
+        stream_required_ratio(1.0, 0.5, target=1.0)
+
+
 # --------------------------------------------------------------------------------------------
 # sectors
 # --------------------------------------------------------------------------------------------
 
 
-def brute_sector(a, d, delta, n_max=200):
+def brute_sector(a, d, delta, n_max=200, frontage=math.inf):
     total = 0.0
     for nd in range(n_max):
         pd = stats.poisson.pmf(nd, d)
         for na in range(n_max):
-            if na > delta * nd:
+            if min(na, frontage) > delta * nd:
                 total += pd * stats.poisson.pmf(na, a)
     return total
 
@@ -318,6 +367,58 @@ def test_multi_vector_offense_then_defense_and_ablation():
     assert p1[-1] > 0.9
     with pytest.raises(ValueError, match="n_sectors must be at least 1"):
         multi_vector_success(1.0, 1.0, 0)
+
+
+@pytest.mark.parametrize("a, d, delta, c", [(3.0, 1.0, 2.0, 4.0), (30.0, 8.0, 2.0, 10.0),
+                                            (8.0, 4.0, 1.0, 2.5), (50.0, 0.5, 2.0, 1.0)])
+def test_sector_breach_with_frontage_against_double_sum(a, d, delta, c):
+    assert float(sector_breach_probability(a, d, delta, frontage=c)) == pytest.approx(
+        brute_sector(a, d, delta, frontage=c), abs=1e-10)
+
+
+def test_attacker_allocation_and_frontage_against_simulation():
+    for a, d, k, j, c in [(20.0, 20.0, 5, 1, None), (20.0, 20.0, 5, 2, 10.0),
+                          (60.0, 30.0, 4, 4, 10.0)]:
+        exact = float(multi_vector_success(a, d, k, 2.0, attacked=j, frontage=c))
+        est = simulate_multi_vector(a, d, k, 2.0, n_samples=60_000, rng=j, attacked=j,
+                                    frontage=c)
+        assert est == pytest.approx(exact, abs=0.01)
+
+
+def test_best_response_is_the_maximum_over_allocations():
+    s = np.logspace(-1, 2.5, 15)
+    p, j = best_response_success(s, s, 5, 2.0, frontage=10.0)
+    loop = np.array([[float(multi_vector_success(x, x, 5, 2.0, attacked=m, frontage=10.0))
+                      for m in range(1, 6)] for x in s])
+    assert np.allclose(p, loop.max(axis=1), atol=1e-14)
+    assert np.array_equal(j, loop.argmax(axis=1) + 1)
+
+
+def test_concentration_removes_the_tail_unless_superiority_exceeds_k_or_saturates():
+    """Issue 17's numbers; the tail survives a strategic attacker only if delta > K (so even
+    all-in-one loses at scale) or a frontage caps the attack."""
+    x = np.array([10.0, 50.0, 100.0, 200.0])
+    even = multi_vector_success(x, x, 5, 2.0)
+    assert np.allclose(np.round(even, 3), [0.711, 0.276, 0.079, 0.007], atol=1e-3)
+    one = multi_vector_success(x, x, 5, 2.0, attacked=1)
+    assert one[0] == pytest.approx(0.903, abs=1e-3) and one[1] > 0.998 and one[2] > 0.9999
+    s = np.logspace(-1, 3, 81)
+    best, _ = best_response_success(s, s, 5, 2.0)
+    assert best[-1] > 0.999                                  # no defensive tail
+    best_strong, _ = best_response_success(s, s, 5, 10.0)    # delta > K
+    assert best_strong[-1] < 1e-6
+    best_front, _ = best_response_success(s, s, 5, 2.0, frontage=10.0)
+    k = best_front.argmax()
+    assert 0 < k < s.size - 1 and best_front[k] > 0.8 and best_front[-1] < 1e-9
+
+
+def test_allocation_validates():
+    with pytest.raises(ValueError, match="attacked must be between 1 and n_sectors = 3"):
+        multi_vector_success(1.0, 1.0, 3, attacked=4)
+    with pytest.raises(ValueError, match="attacked must be at least 1"):
+        simulate_multi_vector(1.0, 1.0, 3, attacked=0)
+    with pytest.raises(ValueError, match=r"frontage must be in \(0, inf\]"):
+        sector_breach_probability(1.0, 1.0, frontage=0.0)
 
 
 def test_simulate_multi_vector_validates():

@@ -15,15 +15,22 @@ attacker holds at least one vulnerability the defender has not patched::
 Equivalently, each side draws a discovery time ``T_i ~ Exponential(r_i)`` per vulnerability
 and finds it when its investment exceeds that time; the Monte Carlo samples these times.
 
-**A stream of new vulnerabilities** (:func:`stream_success_probability`): both sides keep
-investing at constant rates while new vulnerabilities appear as a Poisson process.
+**A stream of new vulnerabilities** (:func:`stream_success_probability`,
+:func:`stream_floor`, :func:`stream_required_ratio`): both sides keep investing at constant
+rates while new vulnerabilities appear as a Poisson process. The long-run floor depends on
+the birth rate relative to the search rates, ``lambda / (r alpha)``, not only on the ratio
+of the two search rates.
 
 **Sectors with local defense superiority** (:func:`sector_breach_probability`,
-:func:`multi_vector_success`, :func:`simulate_multi_vector`). A border of ``K`` sectors;
-each side spreads its forces evenly. The forces that actually arrive in a sector are
-Poisson counts of units; the attacker breaks through a sector when its units outnumber the
-defender's by more than the factor ``superiority``, and wins when it breaks through in at
-least one sector. The control is Tullock's ratio-form contest (:func:`ratio_contest`),
+:func:`multi_vector_success`, :func:`best_response_success`, :func:`simulate_multi_vector`).
+A border of ``K`` sectors. The defender spreads its forces evenly; the attacker spreads its
+forces evenly over ``attacked`` of the sectors (all of them by default, or the number that
+serves it best). The forces that actually arrive in a sector are Poisson counts of units;
+the attacker breaks through a sector when its units outnumber the defender's by more than
+the factor ``superiority``, and wins when it breaks through in at least one sector. An
+optional ``frontage`` caps how many attacking units can engage one sector at once, which
+makes local defensive superiority saturate: a sector with enough defenders holds against
+any number of attackers. The control is Tullock's ratio-form contest (:func:`ratio_contest`),
 which depends on the ratio of the investments only and so cannot change with scale.
 """
 from __future__ import annotations
@@ -44,8 +51,11 @@ __all__ = [
     "required_defense_homogeneous",
     "stratified_log_rates",
     "stream_success_probability",
+    "stream_floor",
+    "stream_required_ratio",
     "sector_breach_probability",
     "multi_vector_success",
+    "best_response_success",
     "simulate_multi_vector",
     "ratio_contest",
 ]
@@ -420,18 +430,111 @@ def stream_success_probability(t, rates, attack_rate: float = 1.0, defense_rate:
     return 1.0 - (1.0 - p_stock) * np.exp(-lam * mean_new)
 
 
+def stream_floor(attack_rate, defense_rate, birth_rate: float, new_rate: float = 1.0) -> np.ndarray:
+    """Long-run success probability of the stream model: ``1 - exp(-m_inf)``.
+
+    With search rates ``alpha`` (attacker) and ``beta`` (defender), new vulnerabilities born
+    at ``birth_rate`` ``lambda`` per unit time with discoverability ``r``, the mean number
+    of open new holes tends to ``m_inf = lambda alpha / (r beta (alpha + beta))``. Writing
+    ``beta = kappa alpha`` gives ``m_inf = (lambda / (r alpha)) / (kappa (1 + kappa))``: at a
+    fixed spending ratio ``kappa`` the floor still falls as both search rates grow, like
+    ``1 / alpha``. (The initial stock contributes nothing in the long run.)
+
+    Parameters
+    ----------
+    attack_rate : float or array
+        Attacker's investment per unit time ``alpha`` (non-negative).
+    defense_rate : float or array
+        Defender's investment per unit time ``beta`` (positive; broadcast with
+        ``attack_rate``).
+    birth_rate : float
+        New vulnerabilities per unit time (non-negative).
+    new_rate : float
+        Discoverability rate of each new vulnerability (positive).
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> np.round(stream_floor([1.0, 10.0, 100.0], [1.0, 10.0, 100.0], 0.5), 4)  # equal rates
+    array([0.2212, 0.0247, 0.0025])
+    """
+    alpha = _investment("attack_rate", attack_rate)
+    beta = np.asarray(defense_rate, dtype=float)
+    if not np.all(np.isfinite(beta)) or np.any(beta <= 0):
+        raise ValueError(f"defense_rate must be finite and positive (with no defense there is "
+                         f"no floor: every found vulnerability stays open), got {defense_rate!r}")
+    lam = check_real("birth_rate", birth_rate, 0.0)
+    r_new = check_real("new_rate", new_rate, 0.0, None, low_open=True)
+    m_inf = lam * alpha / (r_new * beta * (alpha + beta))
+    return -np.expm1(-m_inf)
+
+
+def stream_required_ratio(attack_rate, birth_rate: float, new_rate: float = 1.0,
+                          target: float = 0.5) -> np.ndarray:
+    """Smallest spending ratio ``kappa = beta / alpha`` that holds the stream's floor at ``target``.
+
+    Solves ``m_inf = -ln(1 - target)``, i.e. ``kappa (1 + kappa) = q`` with
+    ``q = lambda / (r alpha c)`` and ``c = -ln(1 - target)``:
+    ``kappa = (sqrt(1 + 4 q) - 1) / 2``. For large ``alpha``, ``kappa ~ q``: the ratio the
+    defender must keep falls to zero as both search rates grow faster than new
+    vulnerabilities appear.
+
+    Parameters
+    ----------
+    attack_rate : float or array
+        Attacker's investment per unit time (positive).
+    birth_rate : float
+        New vulnerabilities per unit time (non-negative).
+    new_rate : float
+        Discoverability rate of each new vulnerability (positive).
+    target : float
+        Long-run success probability to hold, in (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> np.round(stream_required_ratio([1.0, 10.0, 100.0], 0.5), 4)
+    array([0.4856, 0.0676, 0.0072])
+    """
+    alpha = np.asarray(attack_rate, dtype=float)
+    if not np.all(np.isfinite(alpha)) or np.any(alpha <= 0):
+        raise ValueError(f"attack_rate must be finite and positive, got {attack_rate!r}")
+    lam = check_real("birth_rate", birth_rate, 0.0)
+    r_new = check_real("new_rate", new_rate, 0.0, None, low_open=True)
+    target = check_real("target", target, 0.0, 1.0, low_open=True, high_open=True)
+    q = lam / (r_new * alpha * -math.log1p(-target))
+    # (sqrt(1 + 4q) - 1) / 2 written as 2q / (sqrt(1 + 4q) + 1): no cancellation for small q
+    return 2 * q / (np.sqrt(1 + 4 * q) + 1)
+
+
 # --------------------------------------------------------------------------------------------
 # Model 2: sectors with local defense superiority, and the proportional control
 # --------------------------------------------------------------------------------------------
 
 
-def sector_breach_probability(a, d, superiority: float = 2.0) -> np.ndarray:
+def _frontage(frontage):
+    if frontage is None:
+        return math.inf
+    return check_real("frontage", frontage, 0.0, None, low_open=True)
+
+
+def sector_breach_probability(a, d, superiority: float = 2.0, frontage=None) -> np.ndarray:
     """Probability that the attacker breaks through one sector.
 
     The units that arrive are Poisson counts, ``A ~ Poisson(a)`` and ``D ~ Poisson(d)``;
-    the attacker breaks through when ``A > superiority * D`` (an undefended sector falls to
-    any attacking unit). Computed as ``sum_n P(D = n) P(A > floor(superiority n))``, truncated
-    where the Poisson tail of ``D`` is below 1e-15.
+    the attacker breaks through when ``min(A, c) > superiority * D``, where the *frontage*
+    ``c`` is the largest number of attacking units that can engage one sector at once
+    (``None``: no limit). An undefended sector falls to any attacking unit. With a frontage,
+    a sector with ``D >= c / superiority`` defenders holds against any number of attackers:
+    local defensive superiority saturates. Computed as
+    ``sum_{n : superiority n < c} P(D = n) P(A > floor(superiority n))``, truncated where the
+    Poisson tail of ``D`` is below 1e-15.
 
     Parameters
     ----------
@@ -440,6 +543,8 @@ def sector_breach_probability(a, d, superiority: float = 2.0) -> np.ndarray:
     superiority : float
         Local defense superiority ``delta > 0``: the attacker must outnumber the defender by
         more than this factor. ``delta > 1`` favours the defender at equal forces.
+    frontage : float or None
+        Most attacking units that can engage the sector at once (positive), or None.
 
     Returns
     -------
@@ -451,24 +556,31 @@ def sector_breach_probability(a, d, superiority: float = 2.0) -> np.ndarray:
     0.6321...
     >>> float(sector_breach_probability(0.0, 1.0))
     0.0
+    >>> float(sector_breach_probability(1e4, 1e3, frontage=10.0))  # many defenders: holds
+    0.0
     """
     a = _investment("a", a)
     d = _investment("d", d)
     delta = check_real("superiority", superiority, 0.0, None, low_open=True)
+    cap = _frontage(frontage)
     a, d = np.broadcast_arrays(a, d)
     d_max = float(d.max()) if d.size else 0.0
     n_max = int(stats.poisson.isf(1e-15, d_max)) + 2 if d_max > 0 else 1
     n = np.arange(n_max + 1)
     weights = stats.poisson.pmf(n, d[..., None])                          # P(D = n)
     beat = stats.poisson.sf(np.floor(delta * n), a[..., None])            # P(A > delta n)
+    beat = np.where(delta * n < cap, beat, 0.0)                           # min(A, c) > delta n
     return np.clip((weights * beat).sum(axis=-1), 0.0, 1.0)
 
 
-def multi_vector_success(a_total, d_total, n_sectors: int, superiority: float = 2.0) -> np.ndarray:
+def multi_vector_success(a_total, d_total, n_sectors: int, superiority: float = 2.0,
+                         attacked=None, frontage=None) -> np.ndarray:
     """Probability that the attacker breaks through at least one of ``n_sectors`` sectors.
 
-    Each side spreads its investment evenly (``a_total / K`` and ``d_total / K`` mean units
-    per sector) and sectors are independent: ``P = 1 - (1 - p_sector)^K``.
+    The defender spreads its investment evenly over all ``K`` sectors (``d_total / K`` mean
+    units each); the attacker spreads its investment evenly over ``attacked = j`` of them
+    (``a_total / j`` each; default ``j = K``, an attacker that spreads evenly). Sectors are
+    independent: ``P = 1 - (1 - p_sector)^j``.
 
     Parameters
     ----------
@@ -478,6 +590,11 @@ def multi_vector_success(a_total, d_total, n_sectors: int, superiority: float = 
         Number of sectors ``K`` (attack vectors, at least 1).
     superiority : float
         Local defense superiority (see :func:`sector_breach_probability`).
+    attacked : int or None
+        Number of sectors the attacker concentrates on, between 1 and ``K`` (None: ``K``).
+    frontage : float or None
+        Attacking units that can engage one sector at once (see
+        :func:`sector_breach_probability`).
 
     Returns
     -------
@@ -488,17 +605,64 @@ def multi_vector_success(a_total, d_total, n_sectors: int, superiority: float = 
     >>> p1 = float(sector_breach_probability(1.0, 1.0))
     >>> bool(np.isclose(multi_vector_success(3.0, 3.0, 3), 1 - (1 - p1) ** 3))
     True
+    >>> bool(np.isclose(multi_vector_success(3.0, 3.0, 3, attacked=1),
+    ...                 sector_breach_probability(3.0, 1.0)))
+    True
     """
     k = check_int("n_sectors", n_sectors, minimum=1)
+    j = k if attacked is None else check_int("attacked", attacked, minimum=1)
+    if j > k:
+        raise ValueError(f"attacked must be between 1 and n_sectors = {k}, got {j}")
     a_total = _investment("a_total", a_total)
     d_total = _investment("d_total", d_total)
-    p = sector_breach_probability(a_total / k, d_total / k, superiority)
-    return 0.0 - np.expm1(k * np.log1p(-np.minimum(p, 1.0 - 1e-16)))
+    p = sector_breach_probability(a_total / j, d_total / k, superiority, frontage)
+    return 0.0 - np.expm1(j * np.log1p(-np.minimum(p, 1.0 - 1e-16)))
+
+
+def best_response_success(a_total, d_total, n_sectors: int, superiority: float = 2.0,
+                          frontage=None) -> tuple[np.ndarray, np.ndarray]:
+    """Success of an attacker that picks how many sectors to concentrate on.
+
+    Against a defender that spreads evenly, the attacker chooses ``j`` in ``1, ..., K``
+    (attack ``j`` sectors with ``a_total / j`` units each) to maximize
+    :func:`multi_vector_success`. This is a best response within that family, not the
+    solution of the full allocation game: the defender does not adapt.
+
+    Parameters
+    ----------
+    a_total, d_total : float or array
+        Total investments (non-negative; broadcast).
+    n_sectors : int
+        Number of sectors ``K`` (at least 1).
+    superiority : float
+        Local defense superiority (positive).
+    frontage : float or None
+        Attacking units that can engage one sector at once (see
+        :func:`sector_breach_probability`).
+
+    Returns
+    -------
+    success : numpy.ndarray
+        The attacker's best success probability.
+    attacked : numpy.ndarray of int
+        The number of sectors that achieves it (the smallest, on ties).
+
+    Examples
+    --------
+    >>> p, j = best_response_success(100.0, 100.0, 5, superiority=2.0)
+    >>> round(float(p), 3), int(j)   # all-in-one beats spreading (0.08) when K > delta
+    (1.0, 1)
+    """
+    k = check_int("n_sectors", n_sectors, minimum=1)
+    table = np.stack([multi_vector_success(a_total, d_total, k, superiority, attacked=j,
+                                           frontage=frontage) for j in range(1, k + 1)])
+    best = table.argmax(axis=0)
+    return table.max(axis=0), best + 1
 
 
 def simulate_multi_vector(a_total: float, d_total: float, n_sectors: int,
                           superiority: float = 2.0, n_samples: int = 10_000,
-                          rng=0) -> float:
+                          rng=0, attacked=None, frontage=None) -> float:
     """Monte Carlo estimate of :func:`multi_vector_success` by drawing the units per sector.
 
     Parameters
@@ -512,6 +676,10 @@ def simulate_multi_vector(a_total: float, d_total: float, n_sectors: int,
     n_samples : int
         Number of simulated battles (at least 1).
     rng : numpy.random.Generator or int
+    attacked : int or None
+        Sectors the attacker concentrates on (1 to ``n_sectors``; None: all).
+    frontage : float or None
+        Attacking units that can engage one sector at once (None: no limit).
 
     Returns
     -------
@@ -526,12 +694,16 @@ def simulate_multi_vector(a_total: float, d_total: float, n_sectors: int,
     a_total = check_real("a_total", a_total, 0.0)
     d_total = check_real("d_total", d_total, 0.0)
     k = check_int("n_sectors", n_sectors, minimum=1)
+    j = k if attacked is None else check_int("attacked", attacked, minimum=1)
+    if j > k:
+        raise ValueError(f"attacked must be between 1 and n_sectors = {k}, got {j}")
     delta = check_real("superiority", superiority, 0.0, None, low_open=True)
+    cap = _frontage(frontage)
     n_samples = check_int("n_samples", n_samples, minimum=1)
     rng = check_rng(rng)
-    att = rng.poisson(a_total / k, size=(n_samples, k))
-    dfn = rng.poisson(d_total / k, size=(n_samples, k))
-    return float(np.mean(np.any(att > delta * dfn, axis=1)))
+    att = rng.poisson(a_total / j, size=(n_samples, j))
+    dfn = rng.poisson(d_total / k, size=(n_samples, j))   # the defenders of the attacked sectors
+    return float(np.mean(np.any(np.minimum(att, cap) > delta * dfn, axis=1)))
 
 
 def ratio_contest(a, d, superiority: float = 2.0, decisiveness: float = 2.0) -> np.ndarray:
