@@ -11,7 +11,8 @@ from utils.checks import CheckFailed, check_function
 from utils.models import mlp
 from utils.pruning import (apply_masks, density, error_barrier, interpolate_states,
                            interpolation_curve, iterative_magnitude_pruning, magnitude_masks,
-                           prunable_names, random_masks)
+                           magnitude_masks_like, mask_overlap, prunable_names, random_masks,
+                           scale_matched_reinit, signed_reinit)
 from utils.training import train
 
 
@@ -321,3 +322,67 @@ def test_lab_checks_reject_wrong_answers():
     with pytest.raises(CheckFailed):
         check_function(barrier_from_first_endpoint, error_barrier,
                        cases=[(np.array([0.02, 0.10, 0.04]),)])
+
+
+# --- controls: largest-at-init masks, signed and scale-matched re-initialization -----------
+
+
+def test_magnitude_masks_like_keeps_the_same_count_of_largest_weights():
+    init, fresh = small_net(0).state_dict(), small_net(1).state_dict()
+    masks = random_masks(magnitude_masks(init, 0.7), torch.Generator().manual_seed(0))
+    like = magnitude_masks_like(init, masks)
+    for name, mask in masks.items():
+        w = init[name].abs().reshape(-1).numpy()
+        k = int(mask.sum())
+        brute = np.zeros(w.size, dtype=bool)
+        brute[np.argsort(-w, kind="stable")[:k]] = True
+        assert np.array_equal(like[name].reshape(-1).numpy(), brute)
+    with pytest.raises(ValueError, match="shape"):
+        magnitude_masks_like(init, {"0.weight": torch.ones(2, 2, dtype=torch.bool)})
+    del fresh
+
+
+def test_signed_reinit_takes_signs_from_init_and_magnitudes_from_the_fresh_draw():
+    init, fresh = small_net(0).state_dict(), small_net(1).state_dict()
+    masks = magnitude_masks(init, 0.5)
+    out = signed_reinit(init, fresh, masks)
+    for name, mask in masks.items():
+        kept = mask
+        assert torch.equal(torch.sign(out[name][kept]), torch.sign(init[name][kept]))
+        assert torch.equal(out[name].abs(), fresh[name].abs())
+        assert torch.equal(out[name][~kept], fresh[name][~kept])
+    assert torch.equal(out["0.bias"], fresh["0.bias"])          # biases come from the fresh draw
+    assert not torch.equal(fresh["0.weight"], init["0.weight"])  # the inputs were not modified
+    with pytest.raises(ValueError, match="like init_state"):
+        signed_reinit(init, {"0.weight": torch.ones(3, 3)}, masks)
+
+
+def test_scale_matched_reinit_matches_the_rms_of_the_kept_initial_weights():
+    init, fresh = small_net(0).state_dict(), small_net(1).state_dict()
+    masks = magnitude_masks(init, 0.8)           # kept initial weights are the large ones
+    out = scale_matched_reinit(init, fresh, masks)
+    for name, mask in masks.items():
+        rms = lambda t: float(t[mask].double().pow(2).mean().sqrt())  # noqa: E731
+        assert rms(out[name]) == pytest.approx(rms(init[name]), rel=1e-6)
+        assert rms(init[name]) > 1.2 * rms(fresh[name])   # so the rescaling did something
+        ratio = (out[name] / fresh[name]).reshape(-1)     # one factor per layer
+        assert torch.allclose(ratio, ratio[0].expand_as(ratio), rtol=1e-5)
+        assert torch.equal(torch.sign(out[name]), torch.sign(fresh[name]))
+    zero = {k: torch.zeros_like(v) for k, v in fresh.items()}
+    with pytest.raises(ValueError, match="all zero"):
+        scale_matched_reinit(init, zero, masks)
+
+
+def test_mask_overlap_brute_force_and_random_masks_overlap_at_their_density():
+    a = {"w": torch.tensor([[True, True, False], [False, True, False]])}
+    b = {"w": torch.tensor([[True, False, False], [False, True, True]])}
+    assert mask_overlap(a, b) == {"w": pytest.approx(2 / 3)}
+    base = {"w": torch.zeros(100, 100, dtype=torch.bool)}
+    base["w"][:, :10] = True                       # density 0.1
+    gen = torch.Generator().manual_seed(0)
+    values = [mask_overlap(base, random_masks(base, gen))["w"] for _ in range(20)]
+    assert np.mean(values) == pytest.approx(0.1, abs=0.01)
+    with pytest.raises(ValueError, match="same layers"):
+        mask_overlap(a, {"v": b["w"]})
+    with pytest.raises(ValueError, match="keeps no weight"):
+        mask_overlap({"w": torch.zeros(2, 3, dtype=torch.bool)}, b)

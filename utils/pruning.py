@@ -13,6 +13,9 @@ The tools of the lottery-ticket experiments (Frankle & Carbin, 2019; Frankle et 
   weight decay) or Adam;
 - :func:`iterative_magnitude_pruning` trains, prunes and resets (to the initialization, or
   rewinds to an early checkpoint) for a number of rounds;
+- :func:`magnitude_masks_like`, :func:`signed_reinit`, :func:`scale_matched_reinit` and
+  :func:`mask_overlap` build the controls that separate what a ticket's initial values carry
+  (their signs, their scale, the magnitude at initialization) from the mask itself;
 - :func:`interpolate_states`, :func:`interpolation_curve` and :func:`error_barrier` measure the
   error along the straight line between two trained networks (linear mode connectivity).
 """
@@ -35,6 +38,10 @@ __all__ = [
     "random_masks",
     "apply_masks",
     "iterative_magnitude_pruning",
+    "magnitude_masks_like",
+    "signed_reinit",
+    "scale_matched_reinit",
+    "mask_overlap",
     "interpolate_states",
     "interpolation_curve",
     "error_barrier",
@@ -328,6 +335,135 @@ def iterative_magnitude_pruning(model: nn.Module, train_fn: Callable[[nn.Module]
         if r < rounds:
             masks = magnitude_masks(state, fraction, masks=masks, scope=scope)
     return results
+
+
+# --- controls for what a ticket's initial values carry ------------------------------------
+
+def magnitude_masks_like(model_or_state, masks: Mapping[str, torch.Tensor]) -> Masks:
+    """Masks keeping, in each layer, as many weights as ``masks`` does: the largest in magnitude.
+
+    With the *initial* weights this is the control "mask = largest |theta_0|, no training":
+    if a lottery ticket's mask were only "the weights that were large at initialization",
+    this mask would train as well as the ticket's.
+
+    Example
+    -------
+    >>> state = {"w.weight": torch.tensor([[0.1, -3.0], [2.0, 0.5]])}
+    >>> magnitude_masks_like(state, {"w.weight": torch.tensor([[True, False], [False, False]])})
+    {'w.weight': tensor([[False,  True],
+            [False, False]])}
+    """
+    weights = _weights(model_or_state)
+    masks = _check_masks(masks, weights)
+    return {name: _keep_top(weights[name].abs().float(), int(mask.sum()))
+            for name, mask in masks.items()}
+
+
+def _check_same_weights(init_state, fresh_state, masks):
+    init_w, fresh_w = _weights(init_state), _weights(fresh_state)
+    masks = _check_masks(masks, init_w)
+    for name in masks:
+        if name not in fresh_w or fresh_w[name].shape != init_w[name].shape:
+            raise ValueError(f"fresh_state must hold {name!r} with shape "
+                             f"{tuple(init_w[name].shape)}, like init_state")
+    return init_w, fresh_w, masks
+
+
+def signed_reinit(init_state: Mapping[str, torch.Tensor], fresh_state: Mapping[str, torch.Tensor],
+                  masks: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A re-initialization that keeps the original *signs*: sign(theta_0) * |theta_0'|.
+
+    For every masked weight, the magnitude comes from the fresh draw ``fresh_state`` (so it has
+    the dense network's scale) and the sign from ``init_state``; biases and every other entry
+    are taken from ``fresh_state``. The control of Zhou et al. (2019), who found that a
+    re-initialized ticket trains well again when it keeps the original signs.
+
+    Returns
+    -------
+    dict
+        A full state dict (a copy of ``fresh_state`` with the masked weights' signs replaced).
+
+    Example
+    -------
+    >>> init = {"w.weight": torch.tensor([[0.5, -2.0]])}
+    >>> fresh = {"w.weight": torch.tensor([[-0.1, -0.3]])}
+    >>> signed_reinit(init, fresh, {"w.weight": torch.tensor([[True, True]])})["w.weight"]
+    tensor([[ 0.1000, -0.3000]])
+    """
+    init_w, fresh_w, masks = _check_same_weights(init_state, fresh_state, masks)
+    out = {k: v.detach().clone() for k, v in fresh_state.items()}
+    for name, mask in masks.items():
+        signed = torch.sign(init_w[name]) * fresh_w[name].abs()
+        out[name] = torch.where(mask, signed, fresh_w[name]).to(fresh_w[name].dtype)
+    return out
+
+
+def scale_matched_reinit(init_state: Mapping[str, torch.Tensor],
+                         fresh_state: Mapping[str, torch.Tensor],
+                         masks: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A re-initialization rescaled, layer by layer, to the scale of the ticket's kept weights.
+
+    In each masked layer the fresh weights are multiplied by one factor, so that the root mean
+    square of the *kept* fresh weights equals that of the kept initial weights of
+    ``init_state``. Signs and relative sizes stay random; only the scale is the ticket's. If a
+    ticket beat random re-initialization only because its kept weights are larger (magnitude
+    pruning keeps weights that were large at initialization), this control would match it.
+
+    Returns
+    -------
+    dict
+        A full state dict (a copy of ``fresh_state`` with the masked layers rescaled).
+
+    Example
+    -------
+    >>> init = {"w.weight": torch.tensor([[3.0, 0.1, -4.0]])}
+    >>> fresh = {"w.weight": torch.tensor([[1.0, 2.0, -1.0]])}
+    >>> mask = {"w.weight": torch.tensor([[True, False, True]])}
+    >>> scale_matched_reinit(init, fresh, mask)["w.weight"]    # rms of kept 1 -> 3.5355
+    tensor([[ 3.5355,  7.0711, -3.5355]])
+    """
+    init_w, fresh_w, masks = _check_same_weights(init_state, fresh_state, masks)
+    out = {k: v.detach().clone() for k, v in fresh_state.items()}
+    for name, mask in masks.items():
+        if not mask.any():
+            continue
+        target = init_w[name][mask].double().pow(2).mean().sqrt()
+        current = fresh_w[name][mask].double().pow(2).mean().sqrt()
+        if current == 0:
+            raise ValueError(f"the fresh weights kept by the mask of {name!r} are all zero: "
+                             "nothing to rescale")
+        out[name] = (fresh_w[name].double() * (target / current)).to(fresh_w[name].dtype)
+    return out
+
+
+def mask_overlap(masks_a: Mapping[str, torch.Tensor],
+                 masks_b: Mapping[str, torch.Tensor]) -> dict[str, float]:
+    """Per layer, the fraction of the weights kept by ``masks_a`` that ``masks_b`` keeps too.
+
+    For two masks with the same count per layer this is symmetric; a random mask of density
+    p overlaps about p with any fixed mask, so compare with the layer's density.
+
+    Example
+    -------
+    >>> a = {"w": torch.tensor([True, True, False, False])}
+    >>> b = {"w": torch.tensor([True, False, True, False])}
+    >>> mask_overlap(a, b)
+    {'w': 0.5}
+    """
+    masks_a, masks_b = _check_masks(masks_a), _check_masks(masks_b)
+    if set(masks_a) != set(masks_b):
+        raise ValueError("masks_a and masks_b must name the same layers; they differ in "
+                         f"{sorted(set(masks_a) ^ set(masks_b))}")
+    out = {}
+    for name, a in masks_a.items():
+        b = masks_b[name]
+        if a.shape != b.shape:
+            raise ValueError(f"mask {name!r} has shape {tuple(a.shape)} in masks_a and "
+                             f"{tuple(b.shape)} in masks_b")
+        if not a.any():
+            raise ValueError(f"masks_a keeps no weight of {name!r}: overlap undefined")
+        out[name] = float((a & b).sum()) / float(a.sum())
+    return out
 
 
 def interpolate_states(state_a: Mapping[str, torch.Tensor], state_b: Mapping[str, torch.Tensor],
