@@ -283,3 +283,64 @@ def test_score_function_scores_in_chunks_like_one_pass():
         direct = net(torch.as_tensor(X, dtype=torch.float32)).reshape(-1).double().numpy()
     assert np.allclose(score_function(net)(X), direct, atol=1e-6)
     assert score_function(net)(np.zeros((0, 2))).shape == (0,)
+
+
+# --- the rank-one toy of Chapter 4, spectral decoupling's margin, the within-class null ----
+
+from utils.starvation import permute_within_class, spectral_decoupling_margin  # noqa: E402
+
+
+def _toy_gradient_descent(s, lam=0.0, steps=20_000, lr=0.2):
+    # Every example is label * s: the mean loss is log(1 + e^{-m}) + lam/2 m^2 with m = w . s.
+    w = np.zeros(len(s))
+    for _ in range(steps):
+        m = w @ s
+        w += lr * (1.0 / (1.0 + np.exp(m)) - lam * m) * s
+    return w * s          # each coordinate's contribution to the margin
+
+
+def test_spectral_decoupling_margin_solves_the_stationarity_condition():
+    for lam in (0.001, 0.01, 0.1, 1.0):
+        m = spectral_decoupling_margin(lam)
+        assert 1 / (1 + np.exp(m)) == pytest.approx(lam * m, rel=1e-9)
+    # an independent check: minimize the scalar objective on a fine grid
+    grid = np.linspace(0.01, 10, 200_001)
+    objective = np.log1p(np.exp(-grid)) + 0.01 / 2 * grid ** 2
+    assert spectral_decoupling_margin(0.01) == pytest.approx(grid[np.argmin(objective)], abs=1e-3)
+    with pytest.raises(ValueError, match="lam"):
+        spectral_decoupling_margin(0.0)
+
+
+def test_rank_one_toy_spectral_decoupling_cannot_decouple_the_coordinates():
+    # The label-weighted feature matrix of the toy has rank 1: one singular direction.
+    rng = np.random.default_rng(0)
+    labels = rng.choice([-1.0, 1.0], size=50)
+    X = labels[:, None] * np.array([1.0, 2.0])
+    assert np.linalg.matrix_rank(labels[:, None] * X) == 1
+    # With the penalty, gradient descent converges to the common margin m*, and the weak
+    # coordinate keeps its share s_1^2 / |s|^2 of it: the chapter's 3.36, 0.67 and 0.34.
+    m_star = spectral_decoupling_margin(0.01)
+    for s, weak in ((np.array([1.0]), 3.36), (np.array([1.0, 2.0]), 0.67),
+                    (np.array([1.0, 3.0]), 0.34)):
+        contributions = _toy_gradient_descent(s, lam=0.01)
+        assert contributions.sum() == pytest.approx(m_star, rel=1e-6)
+        assert contributions[0] == pytest.approx(m_star * s[0] ** 2 / (s @ s), rel=1e-6)
+        assert round(contributions[0], 2) == weak
+
+
+def test_permute_within_class_keeps_the_confusion_table_and_breaks_the_link_to_l():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 4000)
+    l = np.where(rng.random(4000) < 0.85, y, 1 - y)   # noqa: E741
+    f = np.where(rng.random(4000) < 0.7, l, y)       # F copies many of L's mistakes
+    g = permute_within_class(f, y, rng=0)
+    for cls in (0, 1):
+        assert np.array_equal(np.sort(g[y == cls]), np.sort(f[y == cls]))
+    assert mutual_information(g, y) == pytest.approx(mutual_information(f, y), abs=1e-12)
+    # shuffled, F's errors are independent of L's given Y: I(F; L | Y) is about 0 ...
+    conditional = mutual_information(g, l) - explained_information(g, l, y)
+    assert abs(conditional) < 0.002
+    # ... while the real F shares L's mistakes, so its conditional term is clearly positive
+    assert mutual_information(f, l) - explained_information(f, l, y) > 0.05
+    with pytest.raises(ValueError, match="same length"):
+        permute_within_class([0, 1], [0], rng=0)

@@ -12,7 +12,10 @@ Used by Lab 4. The two-moons-with-a-gap data set lives in :mod:`utils.data`
 - :func:`randomize_coordinates` and :func:`randomization_test`: how much a trained model
   relies on a set of input coordinates, by breaking their link with the label at test time;
 - :func:`agreement`, :func:`mutual_information` and :func:`explained_information`: how much
-  of a network's behaviour a simpler (linear) classifier explains, after Nakkiran et al. (2019).
+  of a network's behaviour a simpler (linear) classifier explains, after Nakkiran et al. (2019),
+  and :func:`permute_within_class`, the null those measurements are read against;
+- :func:`spectral_decoupling_margin`: the margin at which the penalty stops an example's
+  logit, the root of sigma(-m) = lambda m.
 """
 from __future__ import annotations
 
@@ -39,6 +42,8 @@ __all__ = [
     "agreement",
     "mutual_information",
     "explained_information",
+    "permute_within_class",
+    "spectral_decoupling_margin",
 ]
 
 
@@ -580,3 +585,69 @@ def explained_information(f, l, y) -> float:
         inside = y == cls
         conditional += inside.mean() * mutual_information(f[inside], l[inside])
     return mutual_information(f, l) - conditional
+
+
+def permute_within_class(f, y, rng) -> np.ndarray:
+    """A copy of the predictions ``f`` shuffled among the examples of each true class.
+
+    The null for "how much does a classifier L explain of F": the shuffled predictions have
+    exactly F's confusion table with the labels (so the same accuracy per class and the same
+    I(F; Y)), but *which* examples of a class F gets wrong is now random, so any link between
+    F and L beyond what the label explains is gone. :func:`explained_information` of the
+    shuffled predictions is what mu_Y(F; L) would be by chance at F's accuracy.
+
+    Parameters
+    ----------
+    f : array of labels, shape (n,)
+        Predictions.
+    y : array of labels, shape (n,)
+        True labels.
+    rng : numpy.random.Generator or int
+
+    Examples
+    --------
+    >>> f = np.array([0, 0, 1, 1, 1, 0]); y = np.array([0, 0, 0, 1, 1, 1])
+    >>> g = permute_within_class(f, y, rng=0)
+    >>> [int((g[y == c] != c).sum()) for c in (0, 1)]   # errors per class are kept
+    [1, 1]
+    """
+    f = _labels("f", f)
+    y = _labels("y", y)
+    if f.shape != y.shape:
+        raise ValueError(f"f and y must have the same length, got {f.size} and {y.size}")
+    rng = check_rng(rng)
+    out = f.copy()
+    for cls in np.unique(y):
+        idx = np.flatnonzero(y == cls)
+        out[idx] = f[idx[rng.permutation(idx.size)]]
+    return out
+
+
+def spectral_decoupling_margin(lam: float) -> float:
+    """The margin m* > 0 that minimizes log(1 + e^{-m}) + lam/2 m^2: the root of sigma(-m) = lam m.
+
+    If a model could set one example's logit freely, spectral decoupling with strength ``lam``
+    would stop it at margin m*; for a linear model on data whose label-weighted feature
+    matrix has rank 1 (every example s (s_1, s_2)), gradient descent with the penalty
+    converges to that common margin. Solved by bisection (the left side falls, the right
+    rises, so the root is unique).
+
+    Parameters
+    ----------
+    lam : float
+        Strength lambda > 0.
+
+    Examples
+    --------
+    >>> round(spectral_decoupling_margin(0.01), 2), round(spectral_decoupling_margin(0.1), 2)
+    (3.36, 1.63)
+    """
+    lam = check_real("lam", lam, 0.0, low_open=True)
+    low, high = 0.0, 1.0 / lam        # g(m) = sigma(-m) - lam m: g(0) = 1/2 > 0, g(1/lam) < 0
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        if 1.0 / (1.0 + np.exp(mid)) > lam * mid:
+            low = mid
+        else:
+            high = mid
+    return 0.5 * (low + high)
