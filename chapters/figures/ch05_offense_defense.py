@@ -17,10 +17,10 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
-from utils.offense_defense import (multi_vector_success, ratio_contest,  # noqa: E402
-                                   required_defense, required_defense_homogeneous,
-                                   stratified_log_rates, stream_success_probability,
-                                   success_probability)
+from utils.offense_defense import (best_response_success,  # noqa: E402
+                                   multi_vector_success, ratio_contest, required_defense,
+                                   required_defense_homogeneous, stratified_log_rates,
+                                   stream_success_probability, success_probability)
 from utils.plotting import PALETTE, save_figure, use_style  # noqa: E402
 
 N_VULNS = 10
@@ -60,7 +60,7 @@ def vulnerability_figure(path: pathlib.Path) -> pathlib.Path:
 
 
 def sectors_figure(path: pathlib.Path) -> pathlib.Path:
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(14, 4))
     s = np.logspace(-1, 3, 161)
     ax1.plot(s, multi_vector_success(s, s, 5, 2.0), label="5 sectors, δ = 2")
     ax1.plot(s, multi_vector_success(s, s, 5, 1.0), "--", label="5 sectors, δ = 1")
@@ -69,17 +69,27 @@ def sectors_figure(path: pathlib.Path) -> pathlib.Path:
              label="ratio-form contest (control)")
     ax1.set(xscale="log", ylim=(0, 1.02), xlabel="equal total investment per side (mean units)",
             ylabel="attack success probability",
-            title="Sectors: local superiority makes the tail defensive")
+            title="Attacker spreads evenly: OD-scaling")
     ax1.legend(fontsize=8)
 
-    t = np.logspace(-2, 3, 201)
-    for k, lam in enumerate([0.0, 0.1, 0.5]):
-        ax2.plot(t, stream_success_probability(t, RATES_EQUAL, 1.0, 1.0, lam, 1.0),
-                 color=PALETTE[k], label=f"{lam:g} new vulnerabilities per unit time")
-    ax2.set(xscale="log", xlabel="time = each side's investment (units of 1/r)",
-            ylabel="attack success probability",
-            title="New vulnerabilities turn the tail into a floor")
+    ax2.plot(s, multi_vector_success(s, s, 5, 2.0), label="spreads evenly")
+    ax2.plot(s, best_response_success(s, s, 5, 2.0)[0], "--", label="best response")
+    ax2.plot(s, best_response_success(s, s, 5, 2.0, frontage=10.0)[0], "-.",
+             label="best response, frontage 10")
+    ax2.set(xscale="log", ylim=(0, 1.02), xlabel="equal total investment per side (mean units)",
+            title="Attacker chooses: 5 sectors, δ = 2")
     ax2.legend(fontsize=8)
+
+    x = np.logspace(-2, 4, 241)
+    ax3.plot(x, success_probability(x, x, RATES_EQUAL), color=PALETTE[0],
+             label="fixed stock")
+    for k, rate in enumerate([1.0, 10.0, 100.0]):
+        ax3.plot(x, stream_success_probability(x / rate, RATES_EQUAL, rate, rate, 0.5, 1.0),
+                 color=PALETTE[k + 3], label=f"0.5 new per unit time, search rate {rate:g}")
+    ax3.set(xscale="log", ylim=(0, 1.02),
+            xlabel="each side's cumulative investment (units of 1/r)",
+            title="New vulnerabilities: a floor set by λ/(rα)")
+    ax3.legend(fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path)
 
