@@ -4,16 +4,37 @@ Each chapter that has figures owns one script ``chapters/figures/chNN_<topic>.py
 ``make_figures(out_dir) -> list[pathlib.Path]``; running the script directly rewrites the
 committed PNGs. These tests run every script into a temporary folder and check that what it
 writes is what the chapters show.
+
+Figures are compared as images, not bytes: some are drawn from training runs, whose floats
+differ in their last digits from one CPU to another (a line moves by a fraction of a pixel).
+``matplotlib.testing.compare.compare_images`` measures the RMS difference of the pixel values
+(0-255); :data:`RMS_TOLERANCE` is far above what another CPU's kernels move (at most
+:data:`CROSS_CPU_RMS_SEEN` under ``ATEN_CPU_CAPABILITY=default``) and far below what a changed
+curve moves (see ``test_a_changed_figure_fails``).
 """
 import re
 import runpy
 from pathlib import Path
 
+import matplotlib
+import numpy as np
 import pytest
+from matplotlib.testing.compare import compare_images
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "chapters" / "figures"
 SCRIPTS = sorted(FIGURES.glob("ch*.py"))
+
+RMS_TOLERANCE = 1.0
+CROSS_CPU_RMS_SEEN = 0.01  # ch04_moons.png, generic vs AVX2 kernels; every other figure: 0
+
+
+def image_difference(expected: Path, actual: Path) -> float:
+    """The RMS difference (0-255 scale) between two PNGs of the same size; inf if sizes differ."""
+    result = compare_images(str(expected), str(actual), tol=0, in_decorator=True)
+    if result is None:
+        return 0.0
+    return float(result["rms"])
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
@@ -28,10 +49,35 @@ def test_figure_script_reproduces_committed_figures(script, tmp_path):
         assert (FIGURES / path.name).exists(), (
             f"{script.name} makes {path.name}, which is not committed: run `python {script.relative_to(ROOT)}`")
         # The scripts are seeded and single-threaded, so a figure that differs from the
-        # committed one is stale: the chapter would show something its code no longer draws.
-        assert path.read_bytes() == (FIGURES / path.name).read_bytes(), (
-            f"chapters/figures/{path.name} is stale: run `python {script.relative_to(ROOT)}` "
-            "and check the chapter's text and alt text against the new figure")
+        # committed one by more than another CPU's rounding is stale: the chapter would show
+        # something its code no longer draws.
+        rms = image_difference(FIGURES / path.name, path)
+        assert rms <= RMS_TOLERANCE, (
+            f"chapters/figures/{path.name} is stale (RMS difference {rms:.2f} > {RMS_TOLERANCE}): "
+            f"run `python {script.relative_to(ROOT)}` and check the chapter's text and alt text "
+            "against the new figure")
+
+
+def test_a_changed_figure_fails(tmp_path):
+    """The tolerance catches a real change: one curve moved by 2 % on fixed axes (RMS about 7)."""
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = np.linspace(0, 1, 200)
+
+    def draw(name, scale):
+        fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100)
+        ax.plot(x, np.sin(6 * x), label="fixed")
+        ax.plot(x, scale * x ** 2, label="changed")
+        ax.set(xlabel="x", ylabel="y", title="a figure", ylim=(-1.2, 1.2))
+        ax.legend()
+        fig.savefig(tmp_path / name, facecolor="white")
+        plt.close(fig)
+        return tmp_path / name
+
+    same, nudged, changed = draw("a.png", 1.0), draw("b.png", 1.0), draw("c.png", 1.02)
+    assert image_difference(same, nudged) == 0.0
+    assert image_difference(same, changed) > 3 * RMS_TOLERANCE
 
 
 def test_every_figure_a_chapter_shows_exists():

@@ -1,0 +1,175 @@
+"""The labs' validation contract: portable across CPUs, and still catching a changed result.
+
+``coursetools.nbval_numbers`` makes nbval compare decimal numbers within a stated tolerance and
+everything else exactly. These tests check the comparison on the labs' own stored outputs, and
+end to end through nbval on a copy of a real lab: a stored number changed by 10 % or a changed
+word fails, an untouched copy passes. ``make test`` then runs every lab a second time under
+``ATEN_CPU_CAPABILITY=default`` (PyTorch's generic kernels), which is how one machine sees
+what another CPU computes; ``test_make_test_runs_the_labs_on_generic_kernels`` guards that.
+"""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from coursetools.nbval_numbers import RTOL, ULPS, first_difference, numbers_match, outputs_match
+
+ROOT = Path(__file__).resolve().parents[1]
+LABS = sorted((ROOT / "labs").glob("*.ipynb"))
+DECIMAL = re.compile(r"(?<![\w.])(\d+)\.(\d+)(?![\w.])")
+
+
+def stored_texts(lab: Path) -> list[str]:
+    """Every text output stored in a lab (streams and plain/HTML results)."""
+    texts = []
+    for cell in nbformat.read(lab, as_version=4).cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                texts.append(out["text"])
+            for key in ("text/plain", "text/html"):
+                if key in out.get("data", {}):
+                    texts.append(out["data"][key])
+    return texts
+
+
+def changed_by(token: str, factor: float) -> str:
+    """``token`` times ``factor``, printed with the same number of decimals."""
+    places = len(token.partition(".")[2])
+    return f"{float(token) * factor:.{places}f}"
+
+
+# ---- the comparison itself ------------------------------------------------------------
+
+@pytest.mark.parametrize("stored, fresh, same", [
+    ("0.992 0.345", "0.993 0.346", True),     # the last digit, as between two CPUs
+    ("R_A = 2652.7", "R_A = 2654.7", True),   # 0.08 %
+    ("margin 0.0100", "margin 0.0099", True),
+    ("accuracy 0.10", "accuracy 0.11", True),
+    ("reuse 0.417", "reuse 0.459", False),    # 10 %
+    ("reuse 0.417", "reuse 0.417 ", False),   # even whitespace is text
+    ("width 12", "width 13", False),          # integers are exact
+    ("2,048 points", "2,049 points", False),
+    ("lr 1e-3", "lr 3e-3", False),
+    ("lr 1e-3", "lr 1e-2", False),
+    ("nan", "nan", True),
+    ("loss nan", "loss 0.5", False),
+    ("-0.0037", "-0.0036", True),
+    ("-0.0037", "0.0037", False),
+])
+def test_numbers_are_compared_within_the_tolerance(stored, fresh, same):
+    assert outputs_match(stored, fresh) is same, first_difference(stored, fresh)
+
+
+def test_the_tolerance_is_what_the_module_states():
+    assert (RTOL, ULPS) == (0.03, 1)
+    assert numbers_match("100.0", "103.0") and not numbers_match("100.0", "103.2")
+    assert numbers_match("0.012", "0.013") and not numbers_match("0.012", "0.014")
+
+
+def test_a_difference_is_explained():
+    assert "stored 0.417, fresh 0.459" in first_difference("reuse 0.417", "reuse 0.459")
+    assert "integers are exact" in first_difference("width 12", "width 13")
+    assert "text differs" in first_difference("test error 0.3", "train error 0.3")
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
+def test_every_stored_number_fails_when_changed_by_ten_percent(lab):
+    """On the lab's own outputs: each decimal with room for it (10 % > 1 in its last digit)."""
+    checked = 0
+    for text in stored_texts(lab):
+        for match in DECIMAL.finditer(text):
+            token = match.group(0)
+            value, places = float(token), len(match.group(2))
+            moved = changed_by(token, 1.1)
+            if abs(float(moved) - value) <= 1.5 * ULPS * 10.0 ** -places:
+                continue  # too few digits printed for 10 % to show beyond the last digit
+            changed = text[:match.start()] + moved + text[match.end():]
+            assert not outputs_match(text, changed), f"{lab.name}: {token} -> +10 % passed"
+            assert outputs_match(text, text)
+            checked += 1
+    words = [t for t in stored_texts(lab) if re.search(r"[a-z]{4,}", t)]
+    assert words, f"{lab.name} prints no text"
+    changed = re.sub(r"[a-z]{4,}", lambda m: m.group(0).upper(), words[0], count=1)
+    assert not outputs_match(words[0], changed)
+    assert checked or lab.stem.startswith("0"), f"{lab.name} prints no decimal number"
+
+
+# ---- end to end, through nbval, on a copy of a real lab -------------------------------
+
+def _first_cell_printing_a_decimal(nb) -> int:
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            text = out.get("text") or out.get("data", {}).get("text/plain", "")
+            for match in DECIMAL.finditer(text):
+                value, places = float(match.group(0)), len(match.group(2))
+                if abs(float(changed_by(match.group(0), 1.1)) - value) > 1.5 * 10.0 ** -places:
+                    return index
+    raise AssertionError("no code cell prints a decimal number")
+
+
+def _run_nbval(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", str(path), "-q", "-x", "-p", "no:xdist",
+         "-p", "no:randomly", "--rootdir", str(ROOT), "-c", str(ROOT / "pytest.ini")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def lab_copy(tmp_path_factory):
+    """The cells of the fastest lab up to its first cell that prints a decimal, and that cell."""
+    lab = ROOT / "labs" / "05_offense_defense.ipynb"
+    nb = nbformat.read(lab, as_version=4)
+    last = _first_cell_printing_a_decimal(nb)
+    nb.cells = nb.cells[:last + 1]
+    folder = tmp_path_factory.mktemp("labcopy")
+    return nb, folder
+
+
+def _output_text(cell):
+    for out in cell.outputs:
+        if "text" in out:
+            return out, "text"
+        if "text/plain" in out.get("data", {}):
+            return out.data, "text/plain"
+    raise AssertionError("cell has no text output")
+
+
+def test_an_untouched_copy_of_a_lab_passes(lab_copy):
+    nb, folder = lab_copy
+    path = folder / "untouched.ipynb"
+    nbformat.write(nb, path)
+    result = _run_nbval(path)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+@pytest.mark.parametrize("change", ["number", "word"])
+def test_a_changed_stored_output_fails(lab_copy, change):
+    nb, folder = lab_copy
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # a copy to change
+    cell = nb.cells[-1]
+    holder, key = _output_text(cell)
+    text = holder[key]
+    if change == "number":
+        match = next(m for m in DECIMAL.finditer(text)
+                     if abs(float(changed_by(m.group(0), 1.1)) - float(m.group(0)))
+                     > 1.5 * 10.0 ** -len(m.group(2)))
+        holder[key] = text[:match.start()] + changed_by(match.group(0), 1.1) + text[match.end():]
+    else:
+        word = re.search(r"[A-Za-z]{3,}", text)
+        assert word, "the cell's output has no word to change"
+        holder[key] = text[:word.start()] + word.group(0)[::-1] + "x" + text[word.end():]
+    path = folder / f"changed_{change}.ipynb"
+    nbformat.write(nb, path)
+    result = _run_nbval(path)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "1 failed" in result.stdout, result.stdout[-3000:]
+
+
+def test_make_test_runs_the_labs_on_generic_kernels():
+    recipe = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "ATEN_CPU_CAPABILITY=default" in recipe and " labs" in recipe, recipe
