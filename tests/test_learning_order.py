@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from utils.learning_order import (learning_times, pairwise_rank_correlations,
-                                  permutation_control, rank_correlation,
+from utils.learning_order import (censored_in_any_run, knn_vote_margin, learning_times,
+                                  pairwise_rank_correlations, permutation_control,
+                                  rank_correlation, spearman_brown,
                                   within_group_rank_correlation)
 
 
@@ -96,3 +97,54 @@ def test_within_group_rank_correlation():
     assert within_group_rank_correlation([run_a, run_b], [0] * 7 + [1]) .keys() == {0}
     with pytest.raises(ValueError, match="one label per example"):
         within_group_rank_correlation([run_a, run_b], [0, 1])
+
+
+def shared_order_runs(rng, k, n, noise):
+    """K runs = one shared latent order + independent noise of the same size (exchangeable)."""
+    latent = rng.normal(size=n)
+    return latent + noise * rng.normal(size=(k, n))
+
+
+def test_spearman_brown_matches_averaging_exchangeable_runs():
+    rng = np.random.default_rng(7)
+    runs = shared_order_runs(rng, 8, 20_000, noise=0.9)
+    rho = pairwise_rank_correlations(runs).mean()
+    observed = rank_correlation(runs[:4].mean(axis=0), runs[4:].mean(axis=0))
+    assert observed == pytest.approx(spearman_brown(rho, 4), abs=0.01)
+    assert spearman_brown(rho, 1) == pytest.approx(rho)
+    assert spearman_brown(0.5, 4) == pytest.approx(0.8)
+
+
+def test_spearman_brown_overpredicts_clustered_runs():
+    """The null the lab's assertion is built against: two clusters with different orders."""
+    rng = np.random.default_rng(8)
+    runs = shared_order_runs(rng, 8, 5_000, noise=0.9)
+    runs[4:] = runs[4:][:, rng.permutation(5_000)]     # the second half shares another order
+    rho = pairwise_rank_correlations(runs).mean()
+    observed = rank_correlation(runs[:4].mean(axis=0), runs[4:].mean(axis=0))
+    assert spearman_brown(rho, 4) - observed > 0.3
+    with pytest.raises(ValueError, match=r"rho must be a correlation in \(-1, 1\]"):
+        spearman_brown(1.5, 2)
+
+
+def test_censored_in_any_run():
+    times = np.array([[0, 5, 2, 5], [1, 3, 5, 5]])
+    assert np.array_equal(censored_in_any_run(times, 5), [False, True, True, True])
+    with pytest.raises(ValueError, match="must lie in"):
+        censored_in_any_run(times, 4)
+
+
+def test_knn_vote_margin_against_a_brute_force_loop():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(120, 5))
+    y = (X[:, 0] + 0.5 * rng.normal(size=120) > 0).astype(int) + (X[:, 1] > 1)
+    got = knn_vote_margin(X, y, k=7)
+    for i in range(len(y)):
+        dist = np.linalg.norm(X - X[i], axis=1)
+        dist[i] = np.inf
+        nearest = np.argsort(dist, kind="stable")[:7]
+        fractions = {c: np.mean(y[nearest] == c) for c in np.unique(y)}
+        own = fractions.pop(y[i])
+        assert got[i] == pytest.approx(own - max(fractions.values()), abs=1e-12)
+    with pytest.raises(ValueError, match="k must be at most 119"):
+        knn_vote_margin(X, y, k=120)

@@ -18,6 +18,9 @@ __all__ = [
     "pairwise_rank_correlations",
     "permutation_control",
     "within_group_rank_correlation",
+    "spearman_brown",
+    "censored_in_any_run",
+    "knn_vote_margin",
 ]
 
 
@@ -154,3 +157,108 @@ def within_group_rank_correlation(times, groups) -> dict:
             result[g.item()] = float(np.nanmean(values)) if np.isfinite(values).any() \
                 else float("nan")
     return result
+
+
+def spearman_brown(rho, m: int) -> float:
+    """Predicted correlation between averages of ``m`` runs, from the single-run correlation.
+
+    If every run is one shared order plus independent noise of the same size (exchangeable
+    runs), averaging ``m`` runs divides the noise variance by ``m`` and the correlation of two
+    disjoint averages is ``m rho / (1 + (m - 1) rho)`` (the Spearman-Brown formula of
+    psychometrics). A measured value well below it means the runs disagree in a structured
+    way, e.g. in clusters.
+
+    Parameters
+    ----------
+    rho : float
+        Correlation between two single runs, in (-1, 1].
+    m : int
+        Runs per average (at least 1).
+
+    Returns
+    -------
+    float
+
+    Example
+    -------
+    >>> round(spearman_brown(0.5, 4), 4)
+    0.8
+    """
+    m = check_int("m", m, minimum=1)
+    rho = float(rho)
+    if not -1.0 < rho <= 1.0:
+        raise ValueError(f"rho must be a correlation in (-1, 1], got {rho!r}")
+    return m * rho / (1 + (m - 1) * rho)
+
+
+def censored_in_any_run(times, horizon: int) -> np.ndarray:
+    """Which examples are not learned for good in at least one run (time equal to ``horizon``).
+
+    Parameters
+    ----------
+    times : array of int, shape (K, n)
+        Learning times as returned by :func:`learning_times` for each of K runs.
+    horizon : int
+        The censoring value: the number of checkpoints T.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+
+    Example
+    -------
+    >>> censored_in_any_run([[0, 3, 1], [3, 2, 0]], horizon=3)
+    array([ True,  True, False])
+    """
+    times = np.asarray(times)
+    pairwise_rank_correlations(times)  # validates the shape
+    horizon = check_int("horizon", horizon, minimum=1)
+    if times.min() < 0 or times.max() > horizon:
+        raise ValueError(f"times must lie in [0, horizon = {horizon}], got range "
+                         f"[{times.min()}, {times.max()}]")
+    return (times == horizon).any(axis=0)
+
+
+def knn_vote_margin(X, y, k: int = 10) -> np.ndarray:
+    """Leave-one-out k-nearest-neighbour vote margin of every example.
+
+    For each example, its ``k`` nearest other examples (Euclidean distance; the example itself
+    is left out) vote with their labels; the margin is the fraction voting for the example's
+    own label minus the largest fraction voting for any other label, in [-1, 1]. A learner-
+    agnostic, non-linear measure of how easy an example is.
+
+    Parameters
+    ----------
+    X : array, shape (n, p)
+    y : array of int, shape (n,)
+    k : int
+        Neighbours per vote, between 1 and n - 1.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+
+    Example
+    -------
+    >>> X = [[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]]
+    >>> knn_vote_margin(X, [0, 0, 1, 1, 1, 1], k=2)  # the third point sits among zeros
+    array([ 0.,  0., -1.,  1.,  1.,  1.])
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ValueError(f"X must be 2-D (examples x features) with one label per row, got "
+                         f"shapes {X.shape} and {y.shape}")
+    n = X.shape[0]
+    k = check_int("k", k, minimum=1, maximum=n - 1)
+    sq = (X ** 2).sum(axis=1)
+    dist = sq[:, None] + sq[None, :] - 2 * X @ X.T
+    np.fill_diagonal(dist, np.inf)                      # leave the example itself out
+    neighbours = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    classes, codes = np.unique(y, return_inverse=True)
+    votes = np.zeros((n, classes.size))
+    np.add.at(votes, (np.repeat(np.arange(n), k), codes[neighbours].ravel()), 1.0)
+    votes /= k
+    own = votes[np.arange(n), codes]
+    votes[np.arange(n), codes] = -np.inf
+    return own - votes.max(axis=1)
