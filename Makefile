@@ -36,8 +36,8 @@ help:
 
 # Refuse an interpreter the pins were not resolved for, with a message that says what to do.
 check-python:
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 13) else \
-	  f"Python 3.11, 3.12 or 3.13 is needed, found {v[0]}.{v[1]} at {sys.executable}: install one and run make PYTHON=/path/to/python3.X")'
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:3]; sys.exit(0 if (3, 11, 5) <= v < (3, 14) else \
+	  f"Python 3.11 (3.11.5 or newer), 3.12 or 3.13 is needed, found {v[0]}.{v[1]}.{v[2]} at {sys.executable}: install one and run make PYTHON=/path/to/python3.X")'
 
 $(STAMP): requirements.txt constraints.txt | check-python
 	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
@@ -101,6 +101,13 @@ else ifdef NB
 else
 	@echo "usage: make grade NB=path/to/submission.ipynb  or  make grade DIR=folder CSV=grades.csv" >&2; exit 2
 endif
+
+# make nbgrader: the labs as an nbgrader course (source/<lab>/<lab>.ipynb with solution markers,
+# the checks as autograded test cells, nbgrader_config.py) -> _build/nbgrader/; then
+# `cd _build/nbgrader && nbgrader generate_assignment <lab>` (instructors/grading.md).
+.PHONY: nbgrader
+nbgrader: $(STAMP)
+	$(PY) -m coursetools.nbgrader_export $(LABS) _build/nbgrader
 
 # The grader runs each submission under bubblewrap (Debian's bubblewrap, Flatpak's sandbox).
 # Install it where we can (root with apt-get, as in CI); elsewhere say so: the grader then
