@@ -7,6 +7,7 @@
 #   make bench     each lab's wall time and peak memory -> instructors/bench.md and README
 #   make student   student versions of the labs, and a zip per lab and for all -> _build/student/
 #   make grade     grade submissions: NB=file.ipynb, or DIR=folder CSV=grades.csv -> _build/grades/
+#   make nbgrader  the labs as an nbgrader course -> _build/nbgrader/
 #   make seeds     run every lab with other seeds: its claims must still hold (numbers printed)
 #   make lock      regenerate constraints.txt from requirements.txt
 #   make clean     remove _build (keeps .venv)
@@ -32,7 +33,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 .PHONY: help check-python setup browser book test lab execute bench student grade seeds lock clean
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# //'
+	@sed -n '2,14p' Makefile | sed 's/^# //'
 
 # Refuse an interpreter the pins were not resolved for, with a message that says what to do.
 check-python:
@@ -68,7 +69,7 @@ book: $(STAMP)
 # everything with the machine's own kernels, then the labs and the chapter figures again with
 # PyTorch's generic kernels, which compute what another CPU would (see coursetools/nbval_numbers.py).
 XDIST ?= -n 2 --dist loadfile
-test: $(STAMP) browser
+test: $(STAMP) browser sandbox
 	$(PY) -m pytest $(XDIST)
 	ATEN_CPU_CAPABILITY=default $(PY) -m pytest $(XDIST) labs tests/test_chapter_figures.py
 
