@@ -1,0 +1,258 @@
+"""Tests of utils.ensembles: every network trained in the batch follows the trajectory it
+would follow trained alone with utils.training.train (same start, data order, optimizer)."""
+from __future__ import annotations
+
+import copy
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from utils import training
+from utils.ensembles import plan_groups, train_ensemble
+from utils.models import mlp
+from utils.training import train
+
+
+def data(n=96, d=5, seed=0):
+    """Three classes: two split by a line, the third a corner of them."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).long()
+    y[(X[:, 0] > 0.5) & (X[:, 2] > 0.5)] = 2
+    return X, y
+
+
+def nets(widths, d=5, out=3, seed=0, **kw):
+    return [mlp(d, w if isinstance(w, list) else [w], out,
+                generator=torch.Generator().manual_seed(seed + i), **kw)
+            for i, w in enumerate(widths)]
+
+
+def solo(net, X, y, optimizer, monkeypatch, **kw):
+    """utils.training.train on one network; 'adamw' runs train's loop with torch's AdamW."""
+    if optimizer == "adamw":
+        with monkeypatch.context() as m:
+            m.setattr(torch.optim, "Adam", torch.optim.AdamW)
+            return train(net, X, y, optimizer="adam", **kw)
+    return train(net, X, y, optimizer=optimizer, **kw)
+
+
+def assert_same_trajectory(h_batch, h_solo, net_batch, net_solo, n):
+    assert h_batch.stopped_because == h_solo.stopped_because
+    assert len(h_batch.rows) == len(h_solo.rows)
+    assert [list(r) for r in h_batch.rows] == [list(r) for r in h_solo.rows]  # same columns
+    assert h_batch["step"].tolist() == h_solo["step"].tolist()
+    np.testing.assert_allclose(h_batch["epoch"], h_solo["epoch"], rtol=0, atol=1e-12)
+    for col in [c for c in h_solo.rows[0] if c.endswith("_loss")]:
+        np.testing.assert_allclose(h_batch[col], h_solo[col], rtol=1e-4, atol=1e-6)
+    for col in [c for c in h_solo.rows[0] if c.endswith("_acc")]:
+        # one example may sit on the decision boundary within rounding
+        np.testing.assert_allclose(h_batch[col], h_solo[col], rtol=0, atol=1.01 / n)
+    for p, q in zip(net_batch.parameters(), net_solo.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# Equivalence with utils.training.train
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+@pytest.mark.parametrize("batch_size", [None, 16])
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_each_member_follows_its_solo_trajectory(optimizer, batch_size, loss, monkeypatch):
+    X, y = data()
+    X_val, y_val = data(40, seed=1)
+    widths = [2, 7, 24]  # the 2-unit network is padded to 24 units (one group: see below)
+    assert plan_groups([[5, w, 3] for w in widths], batch_size or len(y)) == [[0, 1, 2]]
+    lrs = {"sgd": [0.3, 0.1, 0.001], "adam": [0.1, 0.03, 0.0003],
+           "adamw": [0.1, 0.03, 0.0003]}[optimizer]
+    wd = [0.01, 0.0, 0.05]
+    kw = dict(loss=loss, batch_size=batch_size, epochs=12 if batch_size else 40,
+              X_val=X_val, y_val=y_val, evals_per_epoch=2 if batch_size else 1)
+    # A target just above what the slow last network (small learning rate) ever reaches, so
+    # it trains to the end while a faster one reaches the target and stops early.
+    probe = train_ensemble(nets(widths), X, y, optimizer=optimizer, lr=lrs, weight_decay=wd,
+                           generator=torch.Generator().manual_seed(3), **kw)
+    kw["target_accuracy"] = probe[2]["train_acc"].max() + 0.5 / len(y)
+    batch = nets(widths)
+    alone = copy.deepcopy(batch)
+    hs = train_ensemble(batch, X, y, optimizer=optimizer, lr=lrs, weight_decay=wd,
+                        generator=torch.Generator().manual_seed(3), **kw)
+    reasons = [h.stopped_because for h in hs]
+    assert "target_accuracy" in reasons and "epochs" in reasons, reasons
+    assert len({len(h.rows) for h in hs}) > 1  # members stopped at different times
+    for k, net in enumerate(alone):
+        h = solo(net, X, y, optimizer, monkeypatch, lr=lrs[k], weight_decay=wd[k],
+                 generator=torch.Generator().manual_seed(3), **kw)
+        assert_same_trajectory(hs[k], h, batch[k], net, len(y))
+
+
+def test_adamw_is_not_adam():
+    """The AdamW comparison above can fail: with weight decay the two optimizers differ."""
+    X, y = data()
+    a, b = nets([8]), nets([8])
+    train_ensemble(a, X, y, optimizer="adam", lr=0.05, weight_decay=0.1, epochs=20)
+    train_ensemble(b, X, y, optimizer="adamw", lr=0.05, weight_decay=0.1, epochs=20)
+    assert (a[0][0].weight - b[0][0].weight).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_groups_of_different_widths_deeper_nets_and_max_steps(optimizer, monkeypatch):
+    """Two hidden layers, widths far apart (several groups), tanh, step budget, momentum."""
+    X, y = data(120)
+    widths = [[3, 2], [4, 9], [200, 150], [180, 5]]
+    sizes = [[5, *w, 3] for w in widths]
+    assert len(plan_groups(sizes, 32)) > 1
+    kw = dict(loss="cross_entropy", lr=0.05 if optimizer == "sgd" else 0.01, batch_size=32,
+              epochs=50, max_steps=23, evals_per_epoch=2)
+    if optimizer == "sgd":
+        kw["momentum"] = 0.9
+    batch = nets(widths, activation="tanh")
+    alone = copy.deepcopy(batch)
+    hs = train_ensemble(batch, X, y, optimizer=optimizer,
+                        generator=torch.Generator().manual_seed(5), **kw)
+    assert all(h.stopped_because == "max_steps" and h.final["step"] == 23 for h in hs)
+    for k, net in enumerate(alone):
+        h = solo(net, X, y, optimizer, monkeypatch,
+                 generator=torch.Generator().manual_seed(5), **kw)
+        assert_same_trajectory(hs[k], h, batch[k], net, len(y))
+
+
+def test_regression_logistic_gelu_and_no_bias(monkeypatch):
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(64, 4, generator=g)
+    y_real = X[:, :2] @ torch.tensor([[1.0, -1.0], [0.5, 2.0]])
+    y_bin = (X[:, 0] > 0).long()
+    for y, out, loss in [(y_real, 2, "mse"), (y_bin, 1, "logistic")]:
+        batch = nets([3, 10], d=4, out=out, activation="gelu", bias=False)
+        alone = copy.deepcopy(batch)
+        hs = train_ensemble(batch, X, y, loss=loss, optimizer="sgd", lr=0.05, epochs=15)
+        for k, net in enumerate(alone):
+            h = train(net, X, y, loss=loss, optimizer="sgd", lr=0.05, epochs=15)
+            assert_same_trajectory(hs[k], h, batch[k], net, len(y))
+        if loss == "mse":
+            assert np.isnan(hs[0]["train_acc"]).all()
+
+
+def test_linear_models_and_target_loss():
+    X, y = data()
+    batch = nets([[], []], out=3)
+    batch[1] = mlp(5, [], 3, init="zeros")
+    hs = train_ensemble(batch, X, y, optimizer="sgd", lr=[1.0, 0.01], epochs=40,
+                        target_loss=0.6)
+    assert hs[0].stopped_because == "target_loss" and hs[0].final["train_loss"] <= 0.6
+    assert hs[1].stopped_because == "epochs" and hs[1].final["train_loss"] > 0.6
+    assert len(hs[1].rows) == 41
+    assert (hs[0]["train_loss"][:-1] > 0.6).all()  # it stopped at the first row below
+
+
+def test_shares_the_generator_draws_of_train():
+    """Every member sees the order train draws; the generator advances as for one train."""
+    X, y = data()
+    g1, g2 = torch.Generator().manual_seed(9), torch.Generator().manual_seed(9)
+    train_ensemble(nets([4, 8]), X, y, batch_size=10, epochs=3, generator=g1)
+    train(nets([4])[0], X, y, batch_size=10, epochs=3, generator=g2)
+    assert torch.equal(g1.get_state(), g2.get_state())
+
+
+def test_weights_are_written_back_and_progress_bar(capsys):
+    X, y = data()
+    batch = nets([4, 16])
+    before = [p.detach().clone() for p in batch[1].parameters()]
+    hs = train_ensemble(batch, X, y, epochs=5, progress=True)
+    assert all(not torch.equal(p, q) for p, q in zip(batch[1].parameters(), before))
+    assert hs[1].final["train_loss"] == pytest.approx(
+        training.evaluate(batch[1], X, y)["loss"], rel=1e-5)
+    assert "training ensemble" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# Grouping
+# --------------------------------------------------------------------------------------------
+
+
+def _cost(groups, sizes, batch, overhead):
+    total = 0.0
+    for g in groups:
+        widest = [max(sizes[i][l] for i in g) for l in range(len(sizes[0]))]
+        total += overhead + 3 * batch * len(g) * sum(a * b for a, b in zip(widest, widest[1:]))
+    return total
+
+
+def _set_partitions(items):
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for part in _set_partitions(rest):
+        for i in range(len(part)):
+            yield part[:i] + [[first] + part[i]] + part[i + 1:]
+        yield [[first]] + part
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_plan_groups_is_optimal_against_every_partition(seed):
+    rng = np.random.default_rng(seed)
+    sizes = [[64, int(w), 10] for w in rng.integers(2, 300, size=6)]
+    overhead = float(rng.choice([1e5, 1e6, 1e7]))
+    plan = plan_groups(sizes, batch_size=100, overhead_macs=overhead)
+    assert sorted(i for g in plan for i in g) == list(range(6))
+    best = min(_cost(p, sizes, 100, overhead) for p in _set_partitions(list(range(6))))
+    assert _cost(plan, sizes, 100, overhead) == pytest.approx(best)
+
+
+def test_plan_groups_extremes():
+    sizes = [[64, w, 10] for w in (4, 256, 8, 128)]
+    assert plan_groups(sizes, 300, overhead_macs=0) == [[0], [2], [3], [1]]
+    assert plan_groups(sizes, 300, overhead_macs=1e15) == [[0, 2, 3, 1]]
+    with pytest.raises(ValueError, match="at least one network"):
+        plan_groups([])
+
+
+# --------------------------------------------------------------------------------------------
+# Clear errors
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make, kwargs, message", [
+    (lambda: [], {}, "at least one network"),
+    (lambda: nets([4])[0], {}, "must be a list of networks"),
+    (lambda: [torch.nn.Linear(5, 3)], {}, "must be an MLP"),
+    (lambda: nets([4, [4, 4]]), {}, "same depth"),
+    (lambda: nets([4]) + [mlp(6, [4], 3)], {}, "same input and output sizes"),
+    (lambda: nets([4]) + [mlp(5, [4], 2)], {}, "same input and output sizes"),
+    (lambda: nets([4]) + nets([4], activation="tanh"), {}, "same activation"),
+    (lambda: nets([4]) + nets([4], bias=False), {}, "biases"),
+    (lambda: nets([4, 8]), {"lr": [0.1, 0.2, 0.3]}, "list of 2 floats"),
+    (lambda: nets([4, 8]), {"lr": [0.1, -0.2]}, r"lr\[1\] must be in"),
+    (lambda: nets([4, 8]), {"weight_decay": "big"}, "weight_decay must be a float"),
+    (lambda: nets([4]), {"optimizer": "rmsprop"}, "optimizer must be one of"),
+    (lambda: nets([4]), {"loss": "hinge"}, "loss must be one of"),
+    (lambda: nets([4]), {"momentum": 0.9}, "momentum applies to optimizer='sgd'"),
+    (lambda: nets([4]), {"loss": "logistic"}, "1 output"),
+    (lambda: nets([4]), {"target_loss": 0}, "target_loss must be in"),
+    (lambda: nets([4]), {"X_val": torch.zeros(3, 5)}, "both X_val and y_val"),
+    (lambda: nets([4]), {"X_val": torch.zeros(3, 6), "y_val": torch.zeros(3).long()},
+     "X_val has 6 features"),
+    (lambda: nets([4], out=2), {}, r"labels outside 0\.\.1"),
+])
+def test_bad_input_is_rejected(make, kwargs, message):
+    X, y = data()
+    with pytest.raises(ValueError, match=message):
+        train_ensemble(make(), X, y, **kwargs)
+
+
+def test_the_same_network_twice_and_wrong_data_are_rejected():
+    X, y = data()
+    net = nets([4])[0]
+    with pytest.raises(ValueError, match="distinct"):
+        train_ensemble([net, net], X, y)
+    with pytest.raises(ValueError, match="3 features but the models take 5"):
+        train_ensemble([net], X[:, :3], y)
+    with pytest.raises(ValueError, match="dtype"):
+        train_ensemble([net], X.double(), y)
+    with pytest.raises(ValueError, match="same number of rows"):
+        train_ensemble([net], X, y[:-1])

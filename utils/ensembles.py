@@ -1,0 +1,712 @@
+"""Ensembles: train many small, independent MLPs as one batched computation.
+
+The labs' sweeps train dozens of tiny networks. One at a time, each step of each network
+pays PyTorch's fixed cost per operation (tens of microseconds) many times over, and that
+overhead, not arithmetic, sets the time. :func:`train_ensemble` trains K networks together:
+every step is a handful of batched matrix products over all of them, and the result for
+each network is what :func:`utils.training.train` would have given for it alone (same
+losses, optimizers, evaluation rows and stopping rules), up to float rounding.
+
+How (and why this way)
+----------------------
+The networks' parameters are stacked into 3-D tensors, one slice per network, and each
+layer is one ``torch.baddbmm`` (batched ``bias + input @ weight``). Networks of different
+widths are zero-padded to a common width. ``torch.func.stack_module_state`` with
+``torch.vmap`` was the alternative, but it needs identical shapes too (so the padding is
+needed anyway), and it leaves the optimizer to be written over stacked tensors all the
+same; explicit batched products make the padding, and what keeps it inert, visible:
+
+- a padded hidden unit has zero incoming weights and bias and zero outgoing weights, so its
+  pre-activation is 0, its output is act(0) = 0 for ReLU, tanh and GELU, and every gradient
+  that reaches a padded weight is a product with a zero factor: exactly 0. SGD, Adam and
+  AdamW then leave the padded weights at exactly 0 (zero gradient, zero moments, zero
+  decay), so a narrow network's trajectory is its own, not its padded neighbour's.
+- padding a 4-unit network to 256 units would waste most of the arithmetic, so networks are
+  sorted by size and split into a few groups, each padded only to its own widest member
+  (:func:`plan_groups` picks the split that minimises an estimate of the time per step).
+- the networks share the data: every network sees the same minibatch order, the one
+  :func:`utils.training.train` draws from ``generator``, and the first layer multiplies that
+  one batch by every network's weights.
+- a network that reaches its stopping rule (target accuracy, target loss, step budget)
+  leaves the batch: its weights are written back and no longer change, and its optimizer
+  state goes with it, while the others go on.
+
+The optimizers are written out on the stacked tensors, operation for operation as
+``torch.optim.SGD``, ``torch.optim.Adam`` (coupled L2 ``weight_decay``, as
+:func:`utils.training.train` uses it) and ``torch.optim.AdamW`` (decoupled weight decay)
+compute them, with a learning rate and weight decay per network.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Real
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from utils.progress import progress_bar
+from utils.training import LOSSES, History
+
+from ._validation import check_choice, check_int, check_real
+
+__all__ = ["train_ensemble", "plan_groups", "OPTIMIZERS"]
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+_ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.GELU)  # each has act(0) = 0, which keeps padding inert
+_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, which utils.training.train uses
+_EPS = 1e-8
+# Fixed cost of one group per training step, in multiply-adds (about 0.3 ms of overhead at
+# the ~15 GFLOP/s a small matrix product reaches on one laptop core); measured, not tuned
+# for a benchmark: groups of similar widths win as soon as padding wastes more than this.
+_GROUP_OVERHEAD_MACS = 4e6
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the networks
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """The shape of one MLP: layer sizes [in, *hidden, out], activation type, bias."""
+
+    sizes: tuple[int, ...]
+    activation: type | None
+    gelu_approximate: str | None
+    bias: bool
+    dtype: torch.dtype
+
+
+def _spec(model, i: int) -> _Spec:
+    """Check that ``model`` is an MLP as :func:`utils.models.mlp` builds it; return its shape."""
+    where = f"models[{i}]"
+    if not isinstance(model, nn.Sequential) or len(model) == 0:
+        raise ValueError(f"{where} must be an MLP from utils.models.mlp (an nn.Sequential of "
+                         f"Linear layers and activations), got {type(model).__name__}")
+    layers = list(model)
+    linears, activations = layers[0::2], layers[1::2]
+    if (len(layers) % 2 != 1 or not all(isinstance(m, nn.Linear) for m in linears)
+            or not all(isinstance(m, _ACTIVATIONS) for m in activations)):
+        kinds = ", ".join(type(m).__name__ for m in layers)
+        raise ValueError(f"{where} must alternate Linear layers and ReLU/Tanh/GELU "
+                         f"activations, starting and ending with Linear; got {kinds}")
+    if len({type(m) for m in activations}) > 1:
+        raise ValueError(f"{where} mixes activations; every hidden layer must use the same one")
+    biases = {m.bias is not None for m in linears}
+    if len(biases) > 1:
+        raise ValueError(f"{where} has bias in some layers only; use all or none")
+    dtypes = {p.dtype for p in model.parameters()}
+    if len(dtypes) > 1:
+        raise ValueError(f"{where} mixes parameter dtypes {sorted(map(str, dtypes))}")
+    for a, b in zip(linears[:-1], linears[1:]):
+        if a.out_features != b.in_features:
+            raise ValueError(f"{where}: a layer of {a.out_features} outputs feeds a layer of "
+                             f"{b.in_features} inputs")
+    sizes = (linears[0].in_features, *(m.out_features for m in linears))
+    activation = type(activations[0]) if activations else None
+    approx = activations[0].approximate if activation is nn.GELU else None
+    return _Spec(sizes, activation, approx, biases.pop(), dtypes.pop())
+
+
+def _check_same_family(specs: list[_Spec]) -> None:
+    """Every network must have the same depth, input and output sizes, activation and bias."""
+    first = specs[0]
+    for i, s in enumerate(specs[1:], start=1):
+        if len(s.sizes) != len(first.sizes):
+            raise ValueError(
+                f"all models must have the same depth: models[0] has {len(first.sizes) - 2} "
+                f"hidden layer(s), models[{i}] has {len(s.sizes) - 2}")
+        if s.sizes[0] != first.sizes[0] or s.sizes[-1] != first.sizes[-1]:
+            raise ValueError(
+                f"all models must have the same input and output sizes: models[0] maps "
+                f"{first.sizes[0]} -> {first.sizes[-1]}, models[{i}] maps "
+                f"{s.sizes[0]} -> {s.sizes[-1]}")
+        if (s.activation, s.gelu_approximate) != (first.activation, first.gelu_approximate):
+            raise ValueError(f"all models must use the same activation: models[0] uses "
+                             f"{_name(first.activation)}, models[{i}] uses {_name(s.activation)}")
+        if s.bias != first.bias:
+            raise ValueError(f"models[0] and models[{i}] differ in having biases; all must agree")
+        if s.dtype != first.dtype:
+            raise ValueError(f"all models must have the same dtype: models[0] is {first.dtype}, "
+                             f"models[{i}] is {s.dtype}")
+
+
+def _name(activation: type | None) -> str:
+    return "none (linear model)" if activation is None else activation.__name__
+
+
+def _per_member(name: str, value, k: int, low: float, low_open: bool = False,
+                high: float | None = None, high_open: bool = False) -> list[float]:
+    """A float for every member, from one float or a list of ``k``; range-checked."""
+    if isinstance(value, Real) and not isinstance(value, bool):
+        values = [value] * k
+    elif isinstance(value, (list, tuple, np.ndarray)) and not isinstance(value, str):
+        values = list(value)
+        if len(values) != k:
+            raise ValueError(f"{name} must be a float or a list of {k} floats (one per model), "
+                             f"got a list of {len(values)}")
+    else:
+        raise ValueError(f"{name} must be a float or a list of {k} floats, "
+                         f"got {type(value).__name__}")
+    return [check_real(f"{name}[{i}]" if len(set(map(float, values))) > 1 else name, v,
+                       low, high, low_open=low_open, high_open=high_open)
+            for i, v in enumerate(values)]
+
+
+# --------------------------------------------------------------------------------------------
+# Grouping networks by width
+# --------------------------------------------------------------------------------------------
+
+
+def _macs(sizes: Sequence[int]) -> int:
+    """Multiply-adds per example of a forward pass through layers of these sizes."""
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def plan_groups(sizes: Sequence[Sequence[int]], batch_size: int = 1,
+                overhead_macs: float = _GROUP_OVERHEAD_MACS) -> list[list[int]]:
+    """Split networks into groups that are padded to a common width and trained together.
+
+    A group of networks costs, per training step, a fixed overhead plus the arithmetic of
+    all its members at the group's widest width in every layer. Networks are sorted by size
+    and cut into consecutive runs; the cut minimising the estimated total is found exactly
+    by dynamic programming.
+
+    Parameters
+    ----------
+    sizes : sequence of sequences of int
+        Layer sizes ``[in, *widths, out]`` of every network (all of the same length).
+    batch_size : int
+        Examples per step (more examples make padding dearer relative to the overhead).
+    overhead_macs : float
+        The fixed cost of one group per step, in multiply-adds.
+
+    Returns
+    -------
+    list of lists of int
+        Indices into ``sizes``, each group sorted by size, groups from narrow to wide.
+
+    Example
+    -------
+    >>> plan_groups([[64, 4, 10], [64, 256, 10], [64, 5, 10], [64, 250, 10]], batch_size=300)
+    [[0, 2], [3, 1]]
+    >>> plan_groups([[64, 4, 10], [64, 256, 10]], batch_size=300, overhead_macs=1e12)
+    [[0, 1]]
+    """
+    if not sizes:
+        raise ValueError("sizes must hold at least one network")
+    check_int("batch_size", batch_size, minimum=1)
+    order = sorted(range(len(sizes)), key=lambda i: (_macs(sizes[i]), tuple(sizes[i])))
+    k = len(order)
+    # best[j]: least cost of the first j networks (in sorted order); cut[j]: where the last
+    # group of that best split starts.
+    best = [0.0] + [float("inf")] * k
+    cut = [0] * (k + 1)
+    for j in range(1, k + 1):
+        widest = list(sizes[order[j - 1]])
+        for i in range(j - 1, -1, -1):  # group = order[i:j], grown leftwards
+            widest = [max(a, b) for a, b in zip(widest, sizes[order[i]])]
+            cost = best[i] + overhead_macs + 3 * batch_size * (j - i) * _macs(widest)
+            if cost < best[j]:
+                best[j], cut[j] = cost, i
+    groups, j = [], k
+    while j > 0:
+        groups.append(order[cut[j]:j])
+        j = cut[j]
+    return groups[::-1]
+
+
+# --------------------------------------------------------------------------------------------
+# A group of networks as stacked tensors
+# --------------------------------------------------------------------------------------------
+
+
+class _Stack:
+    """The parameters of all networks being trained, stacked and padded, in one flat tensor.
+
+    Layout. The first layers of all networks sit side by side in one ``(in, U)`` weight
+    matrix (and a ``(U,)`` bias): each group takes ``K_g * w_g`` columns, ``w_g`` per member,
+    the group's padded width, so the shared input batch meets every network's first layer
+    in one matrix product. Each later layer is, per group, a ``(K_g, in, out)`` weight and a
+    ``(K_g, 1, out)`` bias (nn.Linear's ``(out, in)`` transposed), one ``baddbmm``. All these
+    blocks are views into one flat tensor ``theta``, so the optimizer updates every network
+    with a few whole-tensor operations; ``owner`` says which network each entry belongs to.
+    """
+
+    def __init__(self, models: list[nn.Sequential], spec: _Spec, plan: list[list[int]]):
+        self.bias, self.dtype = spec.bias, spec.dtype
+        self.activation = {nn.ReLU: torch.relu, nn.Tanh: torch.tanh}.get(
+            spec.activation, lambda z: F.gelu(z, approximate=spec.gelu_approximate))
+        self.depth = len(spec.sizes) - 1  # number of Linear layers
+        self.groups = [list(g) for g in plan]
+        sizes = [tuple(m[2 * l].in_features for l in range(self.depth)) +
+                 (m[-1].out_features,) for m in models]
+        self.widths = [[max(sizes[m][l] for m in g) for l in range(self.depth + 1)]
+                       for g in self.groups]
+        blocks, owners = [], []  # tensors, and who owns each entry (same shapes)
+        for l in range(self.depth):
+            for W, b, owner_W, owner_b in self._layer(models, l):
+                blocks.append(W)
+                owners.append(owner_W)
+                if b is not None:
+                    blocks.append(b)
+                    owners.append(owner_b)
+        self.theta = torch.cat([t.reshape(-1) for t in blocks])
+        self.owner = torch.cat([o.reshape(-1) for o in owners])
+        self._make_views()
+
+    def _layer(self, models, l: int):
+        """Layer ``l`` as blocks (weight, bias or None, owners of weight, owners of bias)."""
+        pieces = []
+        for g, w in zip(self.groups, self.widths):
+            k, fan_in, fan_out = len(g), w[l], w[l + 1]
+            W = torch.zeros(k, fan_in, fan_out, dtype=self.dtype)
+            b = torch.zeros(k, 1, fan_out, dtype=self.dtype) if self.bias else None
+            for j, m in enumerate(g):
+                linear = models[m][2 * l]
+                o, i = linear.weight.shape
+                W[j, :i, :o] = linear.weight.detach().T
+                if b is not None:
+                    b[j, 0, :o] = linear.bias.detach()
+            owner = torch.tensor(g, dtype=torch.long).view(k, 1, 1)
+            pieces.append((W, b, owner.expand(W.shape),
+                           owner.expand(b.shape) if b is not None else None))
+        if l > 0:
+            return pieces
+        # First layer: all groups side by side, (in, sum_g K_g w_g) and (sum_g K_g w_g,).
+        W = torch.cat([W.permute(1, 0, 2).reshape(W.shape[1], -1) for W, _, _, _ in pieces], 1)
+        owner_W = torch.cat([o.permute(1, 0, 2).reshape(o.shape[1], -1)
+                             for _, _, o, _ in pieces], 1)
+        b = torch.cat([b.reshape(-1) for _, b, _, _ in pieces]) if self.bias else None
+        return [(W, b, owner_W, owner_W[0] if self.bias else None)]
+
+    def _shapes(self) -> list[tuple[int, ...]]:
+        """Shapes of the blocks in ``theta``, in order."""
+        units = sum(len(g) * w[1] for g, w in zip(self.groups, self.widths))
+        d = self.widths[0][0]
+        shapes = [(d, units)] + ([(units,)] if self.bias else [])
+        for l in range(1, self.depth):
+            for g, w in zip(self.groups, self.widths):
+                shapes.append((len(g), w[l], w[l + 1]))
+                if self.bias:
+                    shapes.append((len(g), 1, w[l + 1]))
+        return shapes
+
+    def _make_views(self) -> None:
+        """Leaf tensors that share ``theta``'s memory: what forward() differentiates."""
+        self.params, offset = [], 0
+        for shape in self._shapes():
+            size = int(np.prod(shape))
+            view = self.theta[offset:offset + size].view(shape)
+            self.params.append(view.detach().requires_grad_(True))
+            offset += size
+
+    @property
+    def members(self) -> list[int]:
+        """Networks in the order of the output's first axis."""
+        return [m for g in self.groups for m in g]
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Outputs ``(K, n, out)`` of every network on the shared inputs ``X`` (n, in)."""
+        params = iter(self.params)
+        W0 = next(params)
+        b0 = next(params) if self.bias else None
+        h = X @ W0 if b0 is None else torch.addmm(b0, X, W0)  # (n, U)
+        later = [[(next(params), next(params) if self.bias else None) for _ in self.groups]
+                 for _ in range(1, self.depth)]
+        if self.depth == 1:  # linear models: the first layer is the output
+            return h.view(X.shape[0], -1, self.widths[0][1]).transpose(0, 1)
+        h = self.activation(h)
+        # split (not slicing): its backward is one concatenation, not a full-size zero tensor
+        # per group
+        parts = h.split([len(g) * w[1] for g, w in zip(self.groups, self.widths)], dim=1)
+        outputs, n = [], X.shape[0]
+        for gi, (g, w, part) in enumerate(zip(self.groups, self.widths, parts)):
+            hg = part.view(n, len(g), w[1]).transpose(0, 1)  # (K_g, n, w)
+            for l, layer in enumerate(later):
+                W, b = layer[gi]
+                hg = torch.bmm(hg, W) if b is None else torch.baddbmm(b, hg, W)
+                if l < len(later) - 1:
+                    hg = self.activation(hg)
+            outputs.append(hg)
+        return torch.cat(outputs) if len(outputs) > 1 else outputs[0]
+
+    def flat_grad(self, total: torch.Tensor) -> torch.Tensor:
+        """Gradient of ``total`` with respect to ``theta``, as one flat tensor."""
+        grads = torch.autograd.grad(total, self.params)
+        return torch.cat([g.reshape(-1) for g in grads])
+
+    def keep(self, members: set[int], flats: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Drop every network not in ``members``; return ``flats`` (tensors laid out like
+        ``theta``, e.g. optimizer state) with the same entries dropped."""
+        mask = torch.isin(self.owner, torch.tensor(sorted(members), dtype=torch.long))
+        # Each block keeps whole member slices along its member axis, so selecting entries of
+        # the flattened (row-major) blocks leaves exactly the smaller blocks, in order.
+        self.theta, self.owner = self.theta[mask], self.owner[mask]
+        kept = [(g2, w) for g2, w in (([m for m in g if m in members], w)
+                                      for g, w in zip(self.groups, self.widths)) if g2]
+        self.groups, self.widths = [g for g, _ in kept], [w for _, w in kept]
+        self._make_views()
+        return [f[mask] for f in flats]
+
+    @torch.no_grad()
+    def write_back(self, member: int, model: nn.Sequential) -> None:
+        """Copy network ``member``'s (unpadded) parameters into ``model``, in place."""
+        gi = next(i for i, g in enumerate(self.groups) if member in g)
+        j = self.groups[gi].index(member)
+        per_layer = 2 if self.bias else 1
+        start = sum(len(g) * w[1] for g, w in zip(self.groups[:gi], self.widths[:gi]))
+        w1 = self.widths[gi][1]
+        for l in range(self.depth):
+            linear = model[2 * l]
+            o, i = linear.weight.shape
+            if l == 0:
+                cols = slice(start + j * w1, start + j * w1 + o)
+                linear.weight.copy_(self.params[0][:i, cols].T)
+                if self.bias:
+                    linear.bias.copy_(self.params[1][cols])
+            else:
+                index = per_layer * (1 + (l - 1) * len(self.groups) + gi)
+                linear.weight.copy_(self.params[index][j, :i, :o].T)
+                if self.bias:
+                    linear.bias.copy_(self.params[index + 1][j, 0, :o])
+
+
+# --------------------------------------------------------------------------------------------
+# Losses and optimizers on stacked members
+# --------------------------------------------------------------------------------------------
+
+
+def _member_losses(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """Per-member mean loss ``(K,)`` of outputs ``(K, n, c)``, as utils.training.loss_fn."""
+    k, n, c = outputs.shape
+    if loss == "cross_entropy":
+        log_p = outputs.log_softmax(dim=2)
+        return -log_p.gather(2, y.view(1, n, 1).expand(k, n, 1)).view(k, n).mean(dim=1)
+    if loss == "logistic":
+        z = outputs.reshape(k, n)
+        return F.binary_cross_entropy_with_logits(z, y.float().expand(k, n),
+                                                  reduction="none").mean(dim=1)
+    if y.dtype in (torch.int64, torch.int32):
+        target = F.one_hot(y, num_classes=c).to(outputs.dtype)
+    else:
+        target = y.reshape(n, c).to(outputs.dtype)
+    return ((outputs - target) ** 2).sum(dim=2).mean(dim=1)
+
+
+def _member_accuracies(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """Per-member accuracy ``(K,)``; NaN for real-valued targets."""
+    k, n, _ = outputs.shape
+    if y.dtype not in (torch.int64, torch.int32):
+        return torch.full((k,), float("nan"))
+    pred = (outputs.reshape(k, n) > 0).long() if loss == "logistic" else outputs.argmax(dim=2)
+    return (pred == y).float().mean(dim=1)
+
+
+class _Optimizer:
+    """SGD, Adam or AdamW over the flat parameters of a :class:`_Stack`.
+
+    The arithmetic follows torch.optim's single-tensor implementations (which
+    :func:`utils.training.train` runs on CPU) operation for operation. A hyperparameter that
+    all networks share is a Python float, as in torch; one that differs is a tensor with an
+    entry per parameter, looked up from its owner. Step sizes are formed in double precision
+    and then rounded, as torch does with its Python floats.
+    """
+
+    def __init__(self, kind: str, stack: _Stack, lr: list[float], weight_decay: list[float],
+                 momentum: float):
+        self.kind, self.momentum = kind, momentum
+        self.uniform_lr = len(set(lr)) == 1
+        self.has_wd = any(w != 0 for w in weight_decay)
+        lr64 = torch.tensor(lr, dtype=torch.float64)
+        wd64 = torch.tensor(weight_decay, dtype=torch.float64)
+        # Per-entry tensors, kept in step with the stack when networks leave it.
+        self.flats: dict[str, torch.Tensor | None] = {}
+        self.lr = lr[0] if self.uniform_lr else None
+        if not self.uniform_lr:
+            self.flats["lr64"] = lr64[stack.owner]
+        self.wd = weight_decay[0] if len(set(weight_decay)) == 1 else None
+        if self.wd is None:
+            self.flats["wd"] = wd64[stack.owner].to(stack.dtype)
+        self.shrink = None
+        if kind == "adamw" and self.has_wd:
+            shrink = 1 - lr64 * wd64  # in double, as torch's 1 - lr * weight_decay
+            if len(set(shrink.tolist())) == 1:
+                self.shrink = float(shrink[0])
+            else:
+                self.flats["shrink"] = shrink[stack.owner].to(stack.dtype)
+        if kind == "sgd":
+            self.flats["momentum_buffer"] = None
+        else:
+            self.flats["exp_avg"] = torch.zeros_like(stack.theta)
+            self.flats["exp_avg_sq"] = torch.zeros_like(stack.theta)
+
+    def keep(self, stack: _Stack, members: set[int]) -> None:
+        """Leave out the optimizer state of networks that leave ``stack``."""
+        names = [k for k, v in self.flats.items() if v is not None]
+        for name, kept in zip(names, stack.keep(members, [self.flats[k] for k in names])):
+            self.flats[name] = kept
+        if not names:
+            stack.keep(members, [])
+
+    @torch.no_grad()
+    def step(self, theta: torch.Tensor, grad: torch.Tensor, step: int) -> None:
+        """Update ``theta`` in place given its gradient; ``step`` counts from 1."""
+        f = self.flats
+        if self.has_wd and self.kind != "adamw":  # coupled: L2 added to the gradient
+            grad = grad.add(theta, alpha=self.wd) if self.wd is not None else grad.add(
+                theta * f["wd"])
+        if self.kind == "sgd":
+            if self.momentum != 0:
+                if f["momentum_buffer"] is None:
+                    f["momentum_buffer"] = grad.detach().clone()
+                else:
+                    f["momentum_buffer"].mul_(self.momentum).add_(grad)
+                grad = f["momentum_buffer"]
+            if self.uniform_lr:
+                theta.add_(grad, alpha=-self.lr)
+            else:
+                theta.sub_(grad * f["lr64"].to(theta.dtype))
+            return
+        beta1, beta2 = _BETAS
+        if self.has_wd and self.kind == "adamw":  # decoupled: the weights shrink
+            theta.mul_(self.shrink if self.shrink is not None else f["shrink"])
+        m, v = f["exp_avg"], f["exp_avg_sq"]
+        m.lerp_(grad, 1 - beta1)
+        v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        denom = (v.sqrt() / bias_correction2_sqrt).add_(_EPS)
+        if self.uniform_lr:
+            theta.addcdiv_(m, denom, value=-(self.lr / bias_correction1))
+        else:
+            neg_step = (f["lr64"] / -bias_correction1).to(theta.dtype)
+            theta.addcmul_(m / denom, neg_step)
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+
+def _check_data(X, y, name: str = "X") -> None:
+    yname = "y" + name[1:]
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise ValueError(f"{name} and {yname} must be torch tensors (see utils.data.to_tensors), "
+                         f"got {type(X).__name__} and {type(y).__name__}")
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (samples x features), got shape {tuple(X.shape)}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"{name} and {yname} must have the same number of rows, got "
+                         f"{X.shape[0]} and {y.shape[0]}")
+
+
+def _check_targets(y: torch.Tensor, loss: str, n_out: int, name: str) -> None:
+    """Labels that the loss can use with ``n_out`` outputs (else torch fails obscurely)."""
+    integer = y.dtype in (torch.int64, torch.int32)
+    if loss == "logistic":
+        if n_out != 1:
+            raise ValueError(f"loss='logistic' needs models with 1 output, got {n_out}")
+        if not bool(((y == 0) | (y == 1)).all()):
+            raise ValueError(f"loss='logistic' needs labels in {{0, 1}} in {name}")
+    elif loss == "cross_entropy" or integer:
+        if not integer:
+            raise ValueError(f"loss={loss!r} needs integer class labels in {name}, "
+                             f"got dtype {y.dtype}")
+        if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_out):
+            raise ValueError(f"{name} holds labels outside 0..{n_out - 1} (the models have "
+                             f"{n_out} outputs)")
+    elif y.numel() // max(y.shape[0], 1) != n_out:
+        raise ValueError(f"real-valued targets in {name} must have {n_out} value(s) per "
+                         f"example (the models' outputs), got shape {tuple(y.shape)}")
+
+
+def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Tensor, *,
+                   loss: str = "cross_entropy", optimizer: str = "adam",
+                   lr: float | Sequence[float] = 1e-3,
+                   weight_decay: float | Sequence[float] = 0.0, momentum: float = 0.0,
+                   batch_size: int | None = None, epochs: int = 100,
+                   max_steps: int | None = None, target_accuracy: float | None = None,
+                   target_loss: float | None = None, X_val: torch.Tensor | None = None,
+                   y_val: torch.Tensor | None = None, evals_per_epoch: int = 1,
+                   generator: torch.Generator | None = None,
+                   progress: bool = False) -> list[History]:
+    """Train K independent MLPs on ``(X, y)`` at once; return one History per network.
+
+    Each network ends as :func:`utils.training.train` would leave it if trained alone from
+    the same initial weights, with the same optimizer and the same minibatch order (to float
+    rounding), and its History has the same rows and columns. The trained weights are
+    written back into each model, in place.
+
+    Parameters
+    ----------
+    models : sequence of nn.Sequential
+        K distinct networks from :func:`utils.models.mlp` with the same depth, input and
+        output sizes, activation and bias setting; hidden widths may differ.
+    X, y : torch.Tensor
+        Features (n, d) and labels (n,), as for :func:`utils.training.train`.
+    loss : {'cross_entropy', 'mse', 'logistic'}
+        As :func:`utils.training.loss_fn`.
+    optimizer : {'sgd', 'adam', 'adamw'}
+        'adam' adds ``weight_decay * w`` to the gradient (coupled L2, ``torch.optim.Adam``,
+        as :func:`utils.training.train`); 'adamw' shrinks the weights by ``lr *
+        weight_decay`` apart from the gradient (decoupled, ``torch.optim.AdamW``).
+    lr : float or list of K floats
+        Learning rate(s), > 0.
+    weight_decay : float or list of K floats
+        Weight decay(s), >= 0.
+    momentum : float
+        SGD momentum in [0, 1) (only with ``optimizer='sgd'``).
+    batch_size : int, optional
+        Minibatch size; None means full batch.
+    epochs : int
+        Maximum passes over the data, >= 1.
+    max_steps : int, optional
+        Step budget: every network stops after this many updates.
+    target_accuracy : float, optional
+        A network stops at its first evaluation whose training accuracy reaches this value,
+        in (0, 1]; the others go on.
+    target_loss : float, optional
+        A network stops at its first evaluation whose training loss is at most this value
+        (> 0); ``stopped_because`` is then 'target_loss'.
+    X_val, y_val : torch.Tensor, optional
+        Validation data, evaluated with the training data.
+    evals_per_epoch : int
+        Evaluations per epoch (evenly spaced in steps), >= 1.
+    generator : torch.Generator, optional
+        Source of the minibatch order, shared by all networks: each sees the order
+        :func:`utils.training.train` would draw from this generator.
+    progress : bool
+        Show a progress bar over epochs.
+
+    Returns
+    -------
+    list of History
+        ``histories[k]`` for ``models[k]``: a row at epoch 0 and one per evaluation until
+        that network stopped, with ``stopped_because`` one of 'target_accuracy',
+        'target_loss', 'max_steps', 'epochs'.
+
+    Example
+    -------
+    >>> from utils.models import mlp
+    >>> g = torch.Generator().manual_seed(0)
+    >>> X = torch.randn(64, 2, generator=g); y = (X[:, 0] > 0).long()
+    >>> nets = [mlp(2, [w], 2, generator=g) for w in (2, 8, 32)]
+    >>> hs = train_ensemble(nets, X, y, lr=0.05, epochs=300, target_accuracy=1.0)
+    >>> [h.stopped_because for h in hs], [h.final["train_acc"] for h in hs]
+    (['target_accuracy', 'target_accuracy', 'target_accuracy'], [1.0, 1.0, 1.0])
+    """
+    if isinstance(models, nn.Sequential):
+        raise ValueError("models must be a list of networks; for a single one pass [model] "
+                         "or use utils.training.train")
+    models = list(models)
+    if not models:
+        raise ValueError("models must hold at least one network")
+    if len({id(m) for m in models}) != len(models):
+        raise ValueError("models must be distinct objects: the same network appears twice, "
+                         "and its weights cannot be trained twice in place")
+    specs = [_spec(m, i) for i, m in enumerate(models)]
+    _check_same_family(specs)
+    k = len(models)
+    _check_data(X, y)
+    check_choice("loss", loss, LOSSES)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    lrs = _per_member("lr", lr, k, 0.0, low_open=True)
+    wds = _per_member("weight_decay", weight_decay, k, 0.0)
+    momentum = check_real("momentum", momentum, 0.0, 1.0, high_open=True)
+    if momentum != 0 and optimizer != "sgd":
+        raise ValueError(f"momentum applies to optimizer='sgd' only, got optimizer={optimizer!r}")
+    n = X.shape[0]
+    batch_size = n if batch_size is None else check_int("batch_size", batch_size, 1)
+    epochs = check_int("epochs", epochs, minimum=1)
+    if max_steps is not None:
+        check_int("max_steps", max_steps, minimum=1)
+    if target_accuracy is not None:
+        check_real("target_accuracy", target_accuracy, 0.0, 1.0, low_open=True)
+    if target_loss is not None:
+        check_real("target_loss", target_loss, 0.0, low_open=True)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("give both X_val and y_val, or neither")
+    evals_per_epoch = check_int("evals_per_epoch", evals_per_epoch, minimum=1)
+    d_in, d_out = specs[0].sizes[0], specs[0].sizes[-1]
+    sets = [("X", X, y)] + ([("X_val", X_val, y_val)] if X_val is not None else [])
+    for name, A, b in sets:
+        _check_data(A, b, name)
+        if A.shape[1] != d_in:
+            raise ValueError(f"{name} has {A.shape[1]} features but the models take {d_in}")
+        if A.dtype != specs[0].dtype:
+            raise ValueError(f"{name} has dtype {A.dtype} but the models' parameters are "
+                             f"{specs[0].dtype}")
+        _check_targets(b, loss, d_out, "y" + name[1:])
+
+    plan = plan_groups([s.sizes for s in specs], batch_size=min(batch_size, n))
+    stack = _Stack(models, specs[0], plan)
+    opt = _Optimizer(optimizer, stack, lrs, wds, momentum)
+    histories = [History() for _ in models]
+
+    def record(epoch: float, step: int) -> list[dict]:
+        """Evaluate every network still training; append its row; return rows in order."""
+        rows = [{"epoch": epoch, "step": step} for _ in stack.members]
+        with torch.no_grad():
+            for prefix, A, b in sets:
+                out = stack.forward(A)
+                key = "train" if prefix == "X" else "val"
+                losses = _member_losses(out, b, loss).tolist()
+                accs = _member_accuracies(out, b, loss).tolist()
+                for row, loss_value, acc in zip(rows, losses, accs):
+                    row[f"{key}_loss"], row[f"{key}_acc"] = loss_value, acc
+        for m, row in zip(stack.members, rows):
+            histories[m].rows.append(row)
+        return rows
+
+    def stop(stopped: dict[int, str]) -> None:
+        """Networks ``stopped`` (index -> reason) leave the batch, weights written back."""
+        for m, reason in stopped.items():
+            stack.write_back(m, models[m])
+            histories[m].stopped_because = reason
+        remaining = set(stack.members) - set(stopped)
+        if remaining:
+            opt.keep(stack, remaining)
+        else:
+            stack.groups = []
+
+    record(0, 0)
+    step = 0
+    steps_per_epoch = -(-n // batch_size)  # ceiling division
+    eval_at = set(np.linspace(0, steps_per_epoch, evals_per_epoch + 1)[1:].round().astype(int))
+    with progress_bar(range(epochs), desc="training ensemble", disable=not progress) as bar:
+        for epoch in bar:
+            order = torch.randperm(n, generator=generator)  # as train draws it
+            for i in range(steps_per_epoch):
+                idx = order[i * batch_size:(i + 1) * batch_size]
+                # Summed over networks: each network's gradient is that of its own loss.
+                total = _member_losses(stack.forward(X[idx]), y[idx], loss).sum()
+                step += 1
+                opt.step(stack.theta, stack.flat_grad(total), step)
+                stopped: dict[int, str] = {}
+                if (i + 1) in eval_at:
+                    rows = record(epoch + (i + 1) / steps_per_epoch, step)
+                    for m, row in zip(stack.members, rows):
+                        if target_accuracy is not None and row["train_acc"] >= target_accuracy:
+                            stopped[m] = "target_accuracy"
+                        elif target_loss is not None and row["train_loss"] <= target_loss:
+                            stopped[m] = "target_loss"
+                if max_steps is not None and step >= max_steps:
+                    if stopped:
+                        stop(stopped)
+                        stopped = {}
+                    if stack.groups:
+                        if histories[stack.members[0]].rows[-1]["step"] != step:
+                            record(epoch + (i + 1) / steps_per_epoch, step)
+                        stopped = {m: "max_steps" for m in stack.members}
+                if stopped:
+                    stop(stopped)
+                if not stack.groups:
+                    return histories
+            if progress:
+                bar.set_postfix(training=f"{len(stack.members)}/{k}")
+        stop({m: "epochs" for m in stack.members})
+    return histories
