@@ -58,6 +58,11 @@ def changed_by(token: str, factor: float) -> str:
     ("loss nan", "loss 0.5", False),
     ("-0.0037", "-0.0036", True),
     ("-0.0037", "0.0037", False),
+    ("fitted in ~44 epochs", "fitted in ~48 epochs", True),   # marked approximate: 25 %
+    ("fitted in ~44 epochs", "fitted in ~60 epochs", False),
+    ("fitted in ~44 epochs", "fitted in 44 epochs", False),   # the mark is part of the text
+    ("  p       1.0\n  q     0.5", "  p     1.000\n  q     0.500", True),  # pandas re-layout
+    ("  p  1.0  2.0", "  p  1.0", False),                    # a table's shape is exact
 ])
 def test_numbers_are_compared_within_the_tolerance(stored, fresh, same):
     assert outputs_match(stored, fresh) is same, first_difference(stored, fresh)
@@ -72,6 +77,7 @@ def test_the_tolerance_is_what_the_module_states():
 def test_a_difference_is_explained():
     assert "stored 0.417, fresh 0.459" in first_difference("reuse 0.417", "reuse 0.459")
     assert "integers are exact" in first_difference("width 12", "width 13")
+    assert "marked ~" in first_difference("~44 epochs", "~80 epochs")
     assert "text differs" in first_difference("test error 0.3", "train error 0.3")
 
 
