@@ -370,3 +370,25 @@ def test_attack6_a_lone_surrogate_and_deep_nesting_are_bad_submissions_not_bugs(
     report = graded(deep, labs_dir=labs)
     assert report.status == "invalid_notebook" and report.exit_code == 4, format_text(report)
     assert "nested" in report.message
+
+
+@needs_sandbox
+def test_attack5_a_hostile_submission_in_a_batch_cannot_kill_the_grader(tmp_path, labs):
+    """The issue's "done when": honest students around a hostile one all get their grade."""
+    subs = tmp_path / "subs"
+    right = dict(ex1="total = 55", ex2="def scale(x):\n    return 9 * x")
+    submit(student(lab_with_reference(9), **right), subs / "a_honest.ipynb")
+    hostile = ("import os, signal\n"
+               "for target in (os.getppid(), 1):\n"
+               "    for sig in (signal.SIGINT, signal.SIGKILL):\n"
+               "        try:\n            os.kill(target, sig)\n"
+               "        except OSError:\n            pass\n"
+               "try:\n    os.killpg(os.getpgid(0), signal.SIGINT)\nexcept OSError:\n    pass\n"
+               "total = 55")
+    submit(student(lab_with_reference(9), ex1=hostile), subs / "b_hostile.ipynb")
+    submit(student(lab_with_reference(9), **right), subs / "c_honest.ipynb")
+    grades = tmp_path / "grades.csv"
+    grade_folder(subs, grades, out_dir=tmp_path / "out", labs_dir=labs, progress=False)
+    got = {r["submission"]: (r["passed"], r["sandbox"]) for r in rows(grades)}
+    assert got["a_honest.ipynb"] == got["c_honest.ipynb"] == ("2", "bubblewrap")
+    assert "b_hostile.ipynb" in got
