@@ -22,17 +22,19 @@ from utils.starvation import plot_decision_boundary, spectral_decoupling  # noqa
 from utils.training import train  # noqa: E402
 
 
-def _margin_shares(s: np.ndarray, steps: int = 5000, lr: float = 0.5) -> np.ndarray:
-    """Gradient descent from w = 0 on log(1 + exp(-w . s)); returns w_j s_j over the steps.
+def _margin_shares(s: np.ndarray, steps: int = 5000, lr: float = 0.5,
+                   lam: float = 0.0) -> np.ndarray:
+    """Gradient descent from w = 0 on log(1 + exp(-w . s)) + lam/2 (w . s)^2; w_j s_j per step.
 
-    Every example is s times its label, so the mean loss is this one term: feature j adds
-    w_j s_j to every example's margin.
+    Every example is s times its label, so the mean loss is this one term (the label-weighted
+    feature matrix has rank 1): coordinate j adds w_j s_j to every example's margin. ``lam``
+    is the spectral-decoupling penalty on the logit, whose square is m^2.
     """
     w = np.zeros_like(s, dtype=float)
     out = np.empty((steps, s.size))
     for t in range(steps):
         m = w @ s
-        w += lr * s / (1.0 + np.exp(m))   # minus the gradient: sigma(-m) s
+        w += lr * (1.0 / (1.0 + np.exp(m)) - lam * m) * s   # minus the gradient
         out[t] = w * s
     return out
 
@@ -48,16 +50,22 @@ def figure_starvation_dynamics(path: pathlib.Path) -> pathlib.Path:
     alone = _margin_shares(np.array([1.0]))[:, 0]
     both = _margin_shares(np.array([1.0, 2.0]))
     stronger = _margin_shares(np.array([1.0, 3.0]))
-    axes[1].plot(steps, alone, color=PALETTE[2], label="weak feature, trained alone")
+    axes[1].plot(steps, alone, color=PALETTE[2], label="weak coordinate, trained alone")
     axes[1].plot(steps, both[:, 0], color=PALETTE[0],
-                 label="weak feature, next to a 2x stronger one")
+                 label="weak coordinate, next to a 2x stronger one")
     axes[1].plot(steps, stronger[:, 0], color=PALETTE[0], linestyle="--",
-                 label="weak feature, next to a 3x stronger one")
-    axes[1].plot(steps, both[:, 1], color=PALETTE[3], label="the 2x stronger feature")
+                 label="weak coordinate, next to a 3x stronger one")
+    axes[1].plot(steps, both[:, 1], color=PALETTE[3], label="the 2x stronger coordinate")
+    sd_alone = _margin_shares(np.array([1.0]), lam=0.01)[:, 0]
+    sd_both = _margin_shares(np.array([1.0, 2.0]), lam=0.01)[:, 0]
+    axes[1].plot(steps, sd_alone, color=PALETTE[2], linestyle=":",
+                 label="weak, alone, with spectral decoupling ($\\lambda = 0.01$)")
+    axes[1].plot(steps, sd_both, color=PALETTE[0], linestyle=":",
+                 label="weak, next to the 2x one, with spectral decoupling")
     axes[1].set(xscale="log", xlabel="gradient-descent step",
                 ylabel="contribution to the margin, $w_j s_j$",
-                title="A stronger feature starves the weak one")
-    axes[1].legend(fontsize=8, loc="upper left")
+                title="Coordinates share one margin; SD keeps the split")
+    axes[1].legend(fontsize=7, loc="upper left")
     return save_figure(fig, path)
 
 
