@@ -227,13 +227,16 @@ def plan_groups(sizes: Sequence[Sequence[int]], batch_size: int = 1,
 class _Stack:
     """The parameters of all networks being trained, stacked and padded, in one flat tensor.
 
-    Layout. The first layers of all networks sit side by side in one ``(in, U)`` weight
-    matrix (and a ``(U,)`` bias): each group takes ``K_g * w_g`` columns, ``w_g`` per member,
-    the group's padded width, so the shared input batch meets every network's first layer
-    in one matrix product. Each later layer is, per group, a ``(K_g, in, out)`` weight and a
-    ``(K_g, 1, out)`` bias (nn.Linear's ``(out, in)`` transposed), one ``baddbmm``. All these
-    blocks are views into one flat tensor ``theta``, so the optimizer updates every network
-    with a few whole-tensor operations; ``owner`` says which network each entry belongs to.
+    Layout: activations are kept transposed, (units, examples), so that every product below
+    reads and writes contiguous memory. The first layers of all networks are the rows of one
+    ``(U, in)`` weight matrix (and a ``(U, 1)`` bias): each group takes ``K_g * w_g`` rows,
+    ``w_g`` per member (the group's padded width), so the shared input batch meets every
+    network's first layer in one matrix product, whose rows for group g are already the
+    ``(K_g, w_g, n)`` batch of its members. Each later layer is, per group, a
+    ``(K_g, out, in)`` weight (nn.Linear's layout) and a ``(K_g, out, 1)`` bias: one
+    ``baddbmm``. All blocks are views into one flat tensor ``theta``, so the optimizer updates
+    every network with a few whole-tensor operations; ``owner`` says which network each entry
+    of ``theta`` belongs to.
     """
 
     def __init__(self, models: list[nn.Sequential], spec: _Spec, plan: list[list[int]]):
@@ -263,36 +266,35 @@ class _Stack:
         pieces = []
         for g, w in zip(self.groups, self.widths):
             k, fan_in, fan_out = len(g), w[l], w[l + 1]
-            W = torch.zeros(k, fan_in, fan_out, dtype=self.dtype)
-            b = torch.zeros(k, 1, fan_out, dtype=self.dtype) if self.bias else None
+            W = torch.zeros(k, fan_out, fan_in, dtype=self.dtype)
+            b = torch.zeros(k, fan_out, 1, dtype=self.dtype) if self.bias else None
             for j, m in enumerate(g):
                 linear = models[m][2 * l]
                 o, i = linear.weight.shape
-                W[j, :i, :o] = linear.weight.detach().T
+                W[j, :o, :i] = linear.weight.detach()
                 if b is not None:
-                    b[j, 0, :o] = linear.bias.detach()
+                    b[j, :o, 0] = linear.bias.detach()
             owner = torch.tensor(g, dtype=torch.long).view(k, 1, 1)
             pieces.append((W, b, owner.expand(W.shape),
                            owner.expand(b.shape) if b is not None else None))
         if l > 0:
             return pieces
-        # First layer: all groups side by side, (in, sum_g K_g w_g) and (sum_g K_g w_g,).
-        W = torch.cat([W.permute(1, 0, 2).reshape(W.shape[1], -1) for W, _, _, _ in pieces], 1)
-        owner_W = torch.cat([o.permute(1, 0, 2).reshape(o.shape[1], -1)
-                             for _, _, o, _ in pieces], 1)
-        b = torch.cat([b.reshape(-1) for _, b, _, _ in pieces]) if self.bias else None
-        return [(W, b, owner_W, owner_W[0] if self.bias else None)]
+        # First layer: the groups' rows stacked, (sum_g K_g w_g, in) and (sum_g K_g w_g, 1).
+        def rows(tensors):
+            return torch.cat([t.reshape(-1, t.shape[2]) for t in tensors])
+        return [(rows([p[0] for p in pieces]), rows([p[1] for p in pieces]) if self.bias else
+                 None, rows([p[2] for p in pieces]), rows([p[3] for p in pieces])
+                 if self.bias else None)]
 
     def _shapes(self) -> list[tuple[int, ...]]:
         """Shapes of the blocks in ``theta``, in order."""
         units = sum(len(g) * w[1] for g, w in zip(self.groups, self.widths))
-        d = self.widths[0][0]
-        shapes = [(d, units)] + ([(units,)] if self.bias else [])
+        shapes = [(units, self.widths[0][0])] + ([(units, 1)] if self.bias else [])
         for l in range(1, self.depth):
             for g, w in zip(self.groups, self.widths):
-                shapes.append((len(g), w[l], w[l + 1]))
+                shapes.append((len(g), w[l + 1], w[l]))
                 if self.bias:
-                    shapes.append((len(g), 1, w[l + 1]))
+                    shapes.append((len(g), w[l + 1], 1))
         return shapes
 
     def _make_views(self) -> None:
@@ -310,25 +312,26 @@ class _Stack:
         return [m for g in self.groups for m in g]
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Outputs ``(K, n, out)`` of every network on the shared inputs ``X`` (n, in)."""
+        """Outputs ``(K, out, n)`` of every network on the shared inputs ``X`` (n, in)."""
         params = iter(self.params)
         W0 = next(params)
         b0 = next(params) if self.bias else None
-        h = X @ W0 if b0 is None else torch.addmm(b0, X, W0)  # (n, U)
+        h = W0 @ X.T if b0 is None else torch.addmm(b0, W0, X.T)  # (U, n)
+        n = X.shape[0]
+        if self.depth == 1:  # linear models: the first layer is the output
+            return h.view(-1, self.widths[0][1], n)
         later = [[(next(params), next(params) if self.bias else None) for _ in self.groups]
                  for _ in range(1, self.depth)]
-        if self.depth == 1:  # linear models: the first layer is the output
-            return h.view(X.shape[0], -1, self.widths[0][1]).transpose(0, 1)
         h = self.activation(h)
-        # split (not slicing): its backward is one concatenation, not a full-size zero tensor
-        # per group
-        parts = h.split([len(g) * w[1] for g, w in zip(self.groups, self.widths)], dim=1)
-        outputs, n = [], X.shape[0]
+        # split (not slicing): its backward is one concatenation, not a zero-filled
+        # full-size tensor per group
+        parts = h.split([len(g) * w[1] for g, w in zip(self.groups, self.widths)])
+        outputs = []
         for gi, (g, w, part) in enumerate(zip(self.groups, self.widths, parts)):
-            hg = part.view(n, len(g), w[1]).transpose(0, 1)  # (K_g, n, w)
+            hg = part.view(len(g), w[1], n)  # (K_g, w, n), contiguous
             for l, layer in enumerate(later):
                 W, b = layer[gi]
-                hg = torch.bmm(hg, W) if b is None else torch.baddbmm(b, hg, W)
+                hg = torch.bmm(W, hg) if b is None else torch.baddbmm(b, W, hg)
                 if l < len(later) - 1:
                     hg = self.activation(hg)
             outputs.append(hg)
@@ -343,8 +346,8 @@ class _Stack:
         """Drop every network not in ``members``; return ``flats`` (tensors laid out like
         ``theta``, e.g. optimizer state) with the same entries dropped."""
         mask = torch.isin(self.owner, torch.tensor(sorted(members), dtype=torch.long))
-        # Each block keeps whole member slices along its member axis, so selecting entries of
-        # the flattened (row-major) blocks leaves exactly the smaller blocks, in order.
+        # Each block keeps whole rows (first layer) or whole member slices (later layers),
+        # so selecting entries of the flattened blocks leaves exactly the smaller blocks.
         self.theta, self.owner = self.theta[mask], self.owner[mask]
         kept = [(g2, w) for g2, w in (([m for m in g if m in members], w)
                                       for g, w in zip(self.groups, self.widths)) if g2]
@@ -364,15 +367,15 @@ class _Stack:
             linear = model[2 * l]
             o, i = linear.weight.shape
             if l == 0:
-                cols = slice(start + j * w1, start + j * w1 + o)
-                linear.weight.copy_(self.params[0][:i, cols].T)
+                rows = slice(start + j * w1, start + j * w1 + o)
+                linear.weight.copy_(self.params[0][rows, :i])
                 if self.bias:
-                    linear.bias.copy_(self.params[1][cols])
+                    linear.bias.copy_(self.params[1][rows, 0])
             else:
                 index = per_layer * (1 + (l - 1) * len(self.groups) + gi)
-                linear.weight.copy_(self.params[index][j, :i, :o].T)
+                linear.weight.copy_(self.params[index][j, :o, :i])
                 if self.bias:
-                    linear.bias.copy_(self.params[index + 1][j, 0, :o])
+                    linear.bias.copy_(self.params[index + 1][j, :o, 0])
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,28 +384,28 @@ class _Stack:
 
 
 def _member_losses(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
-    """Per-member mean loss ``(K,)`` of outputs ``(K, n, c)``, as utils.training.loss_fn."""
-    k, n, c = outputs.shape
+    """Per-network mean loss ``(K,)`` of outputs ``(K, c, n)``, as utils.training.loss_fn."""
+    k, c, n = outputs.shape
     if loss == "cross_entropy":
-        log_p = outputs.log_softmax(dim=2)
-        return -log_p.gather(2, y.view(1, n, 1).expand(k, n, 1)).view(k, n).mean(dim=1)
+        log_p = outputs.log_softmax(dim=1)
+        return -log_p.gather(1, y.view(1, 1, n).expand(k, 1, n)).view(k, n).mean(dim=1)
     if loss == "logistic":
-        z = outputs.reshape(k, n)
-        return F.binary_cross_entropy_with_logits(z, y.float().expand(k, n),
+        return F.binary_cross_entropy_with_logits(outputs.view(k, n), y.float().expand(k, n),
                                                   reduction="none").mean(dim=1)
     if y.dtype in (torch.int64, torch.int32):
         target = F.one_hot(y, num_classes=c).to(outputs.dtype)
     else:
         target = y.reshape(n, c).to(outputs.dtype)
-    return ((outputs - target) ** 2).sum(dim=2).mean(dim=1)
+    return ((outputs - target.T) ** 2).sum(dim=1).mean(dim=1)
 
 
 def _member_accuracies(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
-    """Per-member accuracy ``(K,)``; NaN for real-valued targets."""
-    k, n, _ = outputs.shape
+    """Per-network accuracy ``(K,)`` of outputs ``(K, c, n)``; NaN for real-valued targets."""
+    k, _, n = outputs.shape
     if y.dtype not in (torch.int64, torch.int32):
         return torch.full((k,), float("nan"))
-    pred = (outputs.reshape(k, n) > 0).long() if loss == "logistic" else outputs.argmax(dim=2)
+    # max(dim=1) is several times faster than argmax across a strided axis (same first index)
+    pred = (outputs.view(k, n) > 0).long() if loss == "logistic" else outputs.max(dim=1).indices
     return (pred == y).float().mean(dim=1)
 
 
@@ -444,13 +447,14 @@ class _Optimizer:
             self.flats["exp_avg"] = torch.zeros_like(stack.theta)
             self.flats["exp_avg_sq"] = torch.zeros_like(stack.theta)
 
-    def keep(self, stack: _Stack, members: set[int]) -> None:
-        """Leave out the optimizer state of networks that leave ``stack``."""
+    def keep(self, stack: _Stack, members: set[int],
+             also: list[torch.Tensor] = ()) -> list[torch.Tensor]:
+        """Drop the networks not in ``members`` from ``stack`` and from the optimizer state;
+        return the tensors ``also`` (laid out like the parameters) cut the same way."""
         names = [k for k, v in self.flats.items() if v is not None]
-        for name, kept in zip(names, stack.keep(members, [self.flats[k] for k in names])):
-            self.flats[name] = kept
-        if not names:
-            stack.keep(members, [])
+        kept = stack.keep(members, [self.flats[k] for k in names] + list(also))
+        self.flats.update(zip(names, kept))
+        return kept[len(names):]
 
     @torch.no_grad()
     def step(self, theta: torch.Tensor, grad: torch.Tensor, step: int) -> None:
@@ -647,60 +651,95 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
     opt = _Optimizer(optimizer, stack, lrs, wds, momentum)
     histories = [History() for _ in models]
 
-    def record(epoch: float, step: int) -> list[dict]:
-        """Evaluate every network still training; append its row; return rows in order."""
+    def record(epoch: float, step: int, train_metrics: tuple | None = None) -> list[dict]:
+        """Evaluate every network still training, append its row, return rows in order.
+
+        ``train_metrics`` (losses, accuracies), when given, are the training set's, already
+        computed from the forward pass of the next step (see below).
+        """
         rows = [{"epoch": epoch, "step": step} for _ in stack.members]
         with torch.no_grad():
             for prefix, A, b in sets:
-                out = stack.forward(A)
                 key = "train" if prefix == "X" else "val"
-                losses = _member_losses(out, b, loss).tolist()
-                accs = _member_accuracies(out, b, loss).tolist()
+                if key == "train" and train_metrics is not None:
+                    losses, accs = train_metrics
+                else:
+                    out = stack.forward(A)
+                    losses = _member_losses(out, b, loss).tolist()
+                    accs = _member_accuracies(out, b, loss).tolist()
                 for row, loss_value, acc in zip(rows, losses, accs):
                     row[f"{key}_loss"], row[f"{key}_acc"] = loss_value, acc
         for m, row in zip(stack.members, rows):
             histories[m].rows.append(row)
         return rows
 
-    def stop(stopped: dict[int, str]) -> None:
-        """Networks ``stopped`` (index -> reason) leave the batch, weights written back."""
+    def reached_target(rows: list[dict]) -> dict[int, str]:
+        stopped = {}
+        for m, row in zip(stack.members, rows):
+            if target_accuracy is not None and row["train_acc"] >= target_accuracy:
+                stopped[m] = "target_accuracy"
+            elif target_loss is not None and row["train_loss"] <= target_loss:
+                stopped[m] = "target_loss"
+        return stopped
+
+    def stop(stopped: dict[int, str], also: list[torch.Tensor] = ()) -> list[torch.Tensor]:
+        """Networks ``stopped`` (index -> reason) leave the batch, weights written back;
+        returns ``also`` (tensors laid out like the parameters) without their entries."""
         for m, reason in stopped.items():
             stack.write_back(m, models[m])
             histories[m].stopped_because = reason
         remaining = set(stack.members) - set(stopped)
-        if remaining:
-            opt.keep(stack, remaining)
-        else:
+        if not remaining:
             stack.groups = []
+            return list(also)
+        return opt.keep(stack, remaining, also)
 
     record(0, 0)
     step = 0
     steps_per_epoch = -(-n // batch_size)  # ceiling division
     eval_at = set(np.linspace(0, steps_per_epoch, evals_per_epoch + 1)[1:].round().astype(int))
+    last_step = epochs * steps_per_epoch if max_steps is None else min(
+        max_steps, epochs * steps_per_epoch)
+    # Full batch: the forward pass of step t + 1 sees the same parameters and examples
+    # (permuted) as the evaluation after step t, so that evaluation is read off it instead
+    # of computed again; a network that reached its target then leaves before step t + 1.
+    reuse = batch_size >= n
+    pending = None  # (epoch, step) of an evaluation waiting for the next forward pass
     with progress_bar(range(epochs), desc="training ensemble", disable=not progress) as bar:
         for epoch in bar:
             order = torch.randperm(n, generator=generator)  # as train draws it
             for i in range(steps_per_epoch):
                 idx = order[i * batch_size:(i + 1) * batch_size]
+                outputs = stack.forward(X[idx])
+                losses = _member_losses(outputs, y[idx], loss)
                 # Summed over networks: each network's gradient is that of its own loss.
-                total = _member_losses(stack.forward(X[idx]), y[idx], loss).sum()
+                grad = stack.flat_grad(losses.sum())
+                if pending is not None:
+                    with torch.no_grad():
+                        accs = _member_accuracies(outputs, y[idx], loss).tolist()
+                    rows = record(*pending, train_metrics=(losses.tolist(), accs))
+                    pending = None
+                    stopped = reached_target(rows)
+                    if stopped:
+                        (grad,) = stop(stopped, [grad])
+                        if not stack.groups:
+                            return histories
                 step += 1
-                opt.step(stack.theta, stack.flat_grad(total), step)
-                stopped: dict[int, str] = {}
+                opt.step(stack.theta, grad, step)
+                stopped = {}
+                at = epoch + (i + 1) / steps_per_epoch
                 if (i + 1) in eval_at:
-                    rows = record(epoch + (i + 1) / steps_per_epoch, step)
-                    for m, row in zip(stack.members, rows):
-                        if target_accuracy is not None and row["train_acc"] >= target_accuracy:
-                            stopped[m] = "target_accuracy"
-                        elif target_loss is not None and row["train_loss"] <= target_loss:
-                            stopped[m] = "target_loss"
+                    if reuse and step < last_step:
+                        pending = (at, step)
+                        continue
+                    stopped = reached_target(record(at, step))
                 if max_steps is not None and step >= max_steps:
                     if stopped:
                         stop(stopped)
                         stopped = {}
                     if stack.groups:
                         if histories[stack.members[0]].rows[-1]["step"] != step:
-                            record(epoch + (i + 1) / steps_per_epoch, step)
+                            record(at, step)
                         stopped = {m: "max_steps" for m in stack.members}
                 if stopped:
                     stop(stopped)
