@@ -253,3 +253,34 @@ def test_checks_reject_a_wrong_kl_inverse():
         return min(1.0, q + math.sqrt(c / 2))
     with pytest.raises(CheckFailed):
         check_function(wrong, kl_inverse, cases=[(0.05, 0.1), (0.3, 0.01)], atol=1e-6)
+
+
+def test_bft_complexity_term_against_explicit_formula_and_reference():
+    import copy
+
+    from utils.bounds import bft_complexity_term
+    g = torch.Generator().manual_seed(7)
+    net = mlp(5, [6], 2, generator=g)
+    init = copy.deepcopy(net)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=g))
+    X = torch.randn(11, 5, generator=g)
+    A = [net[0].weight.detach().double().numpy(), net[2].weight.detach().double().numpy()]
+    M = [init[0].weight.detach().double().numpy(), init[2].weight.detach().double().numpy()]
+
+    def explicit(refs):   # R_A from singular values and row norms, written out by hand
+        spec = [np.linalg.svd(a, compute_uv=False)[0] for a in A]
+        two_one = [sum(math.sqrt(((a[i] - r[i]) ** 2).sum()) for i in range(a.shape[0]))
+                   for a, r in zip(A, refs)]
+        r_a = spec[0] * spec[1] * sum((t / s) ** (2 / 3) for t, s in zip(two_one, spec)) ** 1.5
+        return r_a * math.sqrt(float((X.double() ** 2).sum())) / (0.5 * 11)
+
+    zeros = [np.zeros_like(a) for a in A]
+    assert bft_complexity_term(net, X, 0.5) == pytest.approx(explicit(zeros), rel=1e-5)
+    assert bft_complexity_term(net, X, 0.5, reference=init) == pytest.approx(explicit(M), rel=1e-5)
+    assert bft_complexity_term(net, X, 1.0) == pytest.approx(explicit(zeros) / 2, rel=1e-5)
+    with pytest.raises(ValueError, match="gamma"):
+        bft_complexity_term(net, X, 0.0)
+    with pytest.raises(ValueError, match="2-D"):
+        bft_complexity_term(net, X[0], 1.0)

@@ -34,6 +34,7 @@ __all__ = [
     "margins",
     "spectral_complexity",
     "normalized_margins",
+    "bft_complexity_term",
     "linear_layers",
     "distance_from_init",
     "spectral_product",
@@ -106,7 +107,8 @@ def kl_inverse(q: float, c: float, tol: float = 1e-12) -> float:
     c : float
         The allowed divergence, at least 0.
     tol : float
-        Width of the final bracket, > 0.
+        Width of the final bracket, > 0. A tol finer than the spacing of floats near the
+        answer stops where the bracket is two neighbouring floats (it cannot shrink further).
 
     Returns
     -------
@@ -130,6 +132,8 @@ def kl_inverse(q: float, c: float, tol: float = 1e-12) -> float:
     lo, hi = q, 1.0          # kl(q||lo) = 0 <= c < kl(q||hi)
     while hi - lo > tol:
         mid = 0.5 * (lo + hi)
+        if not lo < mid < hi:    # lo and hi are neighbouring floats: as precise as it gets
+            break
         if binary_kl(q, mid) <= c:
             lo = mid
         else:
@@ -339,7 +343,10 @@ def spectral_complexity(weights, reference=None) -> float:
     where ``||A||_2`` is the spectral norm (largest singular value), ``||B||_{2,1}`` the sum
     of the Euclidean norms of the columns of B (so ``||A^T||_{2,1}`` sums the norms of the
     rows of A, one per unit), and M_i are fixed reference matrices (zero by default). The
-    activation's Lipschitz constants are 1 (ReLU). Biases are not included.
+    activation's Lipschitz constants are 1 (ReLU). Biases are ignored: Bartlett, Foster &
+    Telgarsky's theorem is stated for networks without biases (a bias can be folded in as an
+    extra constant input, which this function does not do), so for a network with biases the
+    number is the complexity of its weight matrices only.
 
     Parameters
     ----------
@@ -389,6 +396,45 @@ def normalized_margins(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     gamma = margins(out, y)
     scale = spectral_complexity(model, reference) * float(torch.linalg.norm(X)) / X.shape[0]
     return gamma / scale
+
+
+def bft_complexity_term(model: nn.Module, X: torch.Tensor, gamma: float,
+                        reference=None) -> float:
+    """The complexity term ``R_A ||X||_F / (gamma n)`` of Bartlett, Foster & Telgarsky's bound.
+
+    Their theorem bounds the test error by the fraction of training margins at most gamma
+    plus this term times logarithmic factors and constants (plus a sqrt(ln(1/delta) / n)
+    term). The term falls with n only if R_A grows more slowly than ``n / ||X||_F``, which
+    is about sqrt(n) for inputs of bounded norm, so the direction in which the bound moves
+    with n has to be computed, not read off R_A. The reference matrices M_i enter R_A: zero
+    (the default) or, for the distance-from-initialization form, the initial weights.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The trained network (its ``nn.Linear`` weights; biases are ignored, see
+        :func:`spectral_complexity`).
+    X : torch.Tensor, shape (n, d)
+        The training inputs.
+    gamma : float
+        The margin, > 0.
+    reference : torch.nn.Module or list of 2-D arrays, optional
+        The reference matrices M_i (for example a copy of the network at initialization).
+
+    Examples
+    --------
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
+    >>> with torch.no_grad():
+    ...     _ = net[0].weight.copy_(torch.eye(2))
+    >>> X = torch.tensor([[3.0, 4.0], [0.0, 0.0]])      # ||X||_F = 5, n = 2
+    >>> round(bft_complexity_term(net, X, gamma=0.5), 6)  # R_A = 1 * (2^(2/3))^(3/2) = 2
+    10.0
+    """
+    if not isinstance(X, torch.Tensor) or X.ndim != 2:
+        raise ValueError("X must be a 2-D torch tensor (examples x features)")
+    gamma = check_real("gamma", gamma, 0.0, low_open=True)
+    r_a = spectral_complexity(model, reference)
+    return float(r_a * float(torch.linalg.norm(X)) / (gamma * X.shape[0]))
 
 
 def distance_from_init(model: nn.Module, initial: list[torch.Tensor]) -> float:
@@ -452,6 +498,19 @@ def project_to_other_sphere(X, y, r_inner: float = 1.0, r_outer: float = 1.1):
         raise ValueError(f"X must be 2-D with one label per row, got shapes {X.shape}, {y.shape}")
     if not np.isin(y, (0, 1)).all():
         raise ValueError("y must hold labels 0 (inner sphere) and 1 (outer sphere)")
+    if not np.isfinite(X).all():
+        raise ValueError(f"X holds {int((~np.isfinite(X)).sum())} NaN or infinite value(s); "
+                         "the points must be finite")
+    # A point off its label's sphere (the origin, say) has no mirror image on the other one.
+    norms = np.linalg.norm(X, axis=1)
+    radius = np.where(y == 0, r_inner, r_outer)
+    off = ~np.isclose(norms, radius, rtol=1e-4, atol=0.0)
+    if off.any():
+        i = int(np.argmax(off))
+        raise ValueError(f"point {i} has norm {norms[i]:.6g} but label {int(y[i])} puts it on the "
+                         f"sphere of radius {radius[i]:g}; {int(off.sum())} point(s) lie off their "
+                         "sphere. S' is made from points on the two spheres (as "
+                         "utils.data.concentric_spheres draws them)")
     scale = np.where(y == 0, r_outer / r_inner, r_inner / r_outer)
     return X * scale[:, None], (1 - y).astype(np.int64)
 
@@ -461,9 +520,11 @@ def train_to_margin(model: nn.Module, X: torch.Tensor, y: torch.Tensor, margin: 
                     generator: torch.Generator | None = None) -> dict:
     """Train with SGD on the cross-entropy until every training margin is at least ``margin``.
 
-    The stopping rule of Nagarajan & Kolter (they used margin 10): after each epoch (one call
-    of :func:`utils.training.train`), stop when the smallest margin of :func:`margins`
-    reaches ``margin`` or after ``max_epochs`` epochs.
+    A stopping rule in the style of Nagarajan & Kolter's, who trained until (nearly) all
+    training points had margin at least 10; we could not check their exact rule (which
+    fraction of points, how often it was tested), and this one asks for every point. After
+    each epoch (one call of :func:`utils.training.train`), stop when the smallest margin of
+    :func:`margins` reaches ``margin`` or after ``max_epochs`` epochs.
 
     Returns
     -------
