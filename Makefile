@@ -80,7 +80,7 @@ execute: $(STAMP)
 	$(PY) -m coursetools.notebooks execute $(LABS)
 
 bench: $(STAMP)
-	$(PY) -m coursetools.bench $(LABS) --table instructors/bench.md --readme README.md
+	$(PY) -m coursetools.bench $(LABS) --table instructors/bench.md --readme README.md --ensemble
 
 student: $(STAMP)
 	$(PY) -m coursetools.notebooks student labs _build/student

@@ -7,7 +7,10 @@
 which executes every lab in a fresh kernel (the files are not modified), prints a Markdown
 table, writes it where the instructors' page includes it, refreshes the copy in the README
 between the markers ``<!-- bench:start -->`` and ``<!-- bench:end -->``, and exits non-zero
-if a lab fails or takes longer than the budget (60 s on a 2-core CPU).
+if a lab fails or takes longer than the budget (60 s on a 2-core CPU). With ``--ensemble``
+it also times batched training (:func:`utils.ensembles.train_ensemble`) against a loop of
+:func:`utils.training.train` on the same networks, and prints the ratio
+(:func:`bench_ensemble`, :func:`ensemble_line`).
 
 Example
 -------
@@ -33,9 +36,11 @@ import psutil
 
 from coursetools.notebooks import EXECUTION_ERRORS, _client, _run, read_notebook
 
-__all__ = ["bench_notebook", "bench_table", "write_bench", "main"]
+__all__ = ["bench_notebook", "bench_table", "write_bench", "bench_ensemble", "ensemble_line",
+           "main"]
 
 BUDGET_S = 60.0
+ENSEMBLE_GOAL = 8.0  # issue 14: batched training at least 8x faster than the loop
 START_MARKER = "<!-- bench:start -->"
 END_MARKER = "<!-- bench:end -->"
 MIB = 2**20
@@ -271,18 +276,123 @@ def write_bench(rows: Sequence[dict[str, Any]], table_path: str | os.PathLike,
         readme_path.write_text(readme_text, encoding="utf-8")
 
 
+def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    """Wall and CPU seconds of ``fn()`` (CPU time: this process, all threads)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def bench_ensemble(n_models: int = 32, min_width: int = 4, max_width: int = 256,
+                   n_examples: int = 300, steps: int = 5000, lr: float = 1e-3,
+                   seed: int = 0) -> dict[str, Any]:
+    """Time full-batch Adam on many one-hidden-layer MLPs: batched against one at a time.
+
+    The networks (widths spaced geometrically from ``min_width`` to ``max_width``, each from
+    its own seed) learn the first ``n_examples`` digit images of
+    :func:`utils.data.load_digits_split`. Each is trained once by
+    :func:`utils.training.train`, one after another, and once, from a copy of the same
+    initial weights, by :func:`utils.ensembles.train_ensemble`, in the same process, with
+    the same settings (Adam, ``lr``, full batch, one evaluation per step).
+
+    Parameters
+    ----------
+    n_models, min_width, max_width, n_examples, steps : int
+        The experiment's size (the issue's benchmark: 32, 4, 256, 300, 5000).
+    lr : float
+        Adam's learning rate.
+    seed : int
+        Seed of the first network's weights (network k uses ``seed + k``).
+
+    Returns
+    -------
+    dict
+        The settings, ``widths``, ``loop_s`` and ``batched_s`` (wall), ``loop_cpu_s`` and
+        ``batched_cpu_s`` (CPU time), ``ratio`` (loop_s / batched_s), ``cpu_ratio``,
+        ``threads`` (torch's intra-op threads), ``load`` (1-minute load average before and
+        after) and ``max_loss_gap`` (largest difference between the two runs' final
+        training losses: both computed the same thing, up to float rounding).
+
+    Examples
+    --------
+    >>> r = bench_ensemble(n_models=2, steps=3, n_examples=20)
+    >>> sorted(r["widths"]), r["ratio"] == r["loop_s"] / r["batched_s"]
+    ([4, 256], True)
+    """
+    import copy
+
+    import numpy as np
+    import torch
+
+    from utils.data import load_digits_split
+    from utils.ensembles import train_ensemble
+    from utils.models import mlp
+    from utils.training import train
+
+    X, y = load_digits_split(seed=0).tensors("train")
+    if not 1 <= n_examples <= len(y):
+        raise ValueError(f"n_examples must be in [1, {len(y)}], got {n_examples}")
+    X, y = X[:n_examples], y[:n_examples]
+    widths = [int(w) for w in np.geomspace(min_width, max_width, n_models).round()]
+    nets = [mlp(X.shape[1], [w], 10, generator=torch.Generator().manual_seed(seed + k))
+            for k, w in enumerate(widths)]
+    copies = copy.deepcopy(nets)
+    options = dict(optimizer="adam", lr=lr, epochs=steps)
+    load_before = os.getloadavg()[0]
+    loop_histories = []
+    loop_s, loop_cpu = _timed(lambda: loop_histories.extend(
+        train(net, X, y, **options) for net in nets))
+    batched_histories = []
+    batched_s, batched_cpu = _timed(lambda: batched_histories.extend(
+        train_ensemble(copies, X, y, **options)))
+    gap = max(abs(a.final["train_loss"] - b.final["train_loss"])
+              for a, b in zip(loop_histories, batched_histories))
+    return {"n_models": n_models, "widths": widths, "n_examples": n_examples, "steps": steps,
+            "loop_s": loop_s, "batched_s": batched_s, "ratio": loop_s / batched_s,
+            "loop_cpu_s": loop_cpu, "batched_cpu_s": batched_cpu,
+            "cpu_ratio": loop_cpu / batched_cpu, "threads": torch.get_num_threads(),
+            "load": (load_before, os.getloadavg()[0]), "max_loss_gap": gap}
+
+
+def ensemble_line(result: dict[str, Any], goal: float = ENSEMBLE_GOAL) -> str:
+    """One line on :func:`bench_ensemble`'s result: both times, the ratio, the goal.
+
+    Examples
+    --------
+    >>> r = {"n_models": 32, "widths": [4, 256], "n_examples": 300, "steps": 5000,
+    ...      "loop_s": 120.0, "batched_s": 10.0, "ratio": 12.0, "loop_cpu_s": 119.0,
+    ...      "batched_cpu_s": 9.9, "cpu_ratio": 12.02, "threads": 1, "load": (0.1, 1.0),
+    ...      "max_loss_gap": 1e-6}
+    >>> print(ensemble_line(r))  # doctest: +NORMALIZE_WHITESPACE
+    Batched training: 32 MLPs (widths 4-256), 300 digits, 5000 full-batch Adam steps: loop
+    120.0 s, batched 10.0 s: 12.0x faster (goal 8x ✓); CPU time 119.0 s vs 9.9 s (12.0x);
+    1 thread(s), load 0.1-1.0; final losses agree within 1e-06.
+    """
+    verdict = "✓" if result["ratio"] >= goal else "✗"
+    low, high = min(result["widths"]), max(result["widths"])
+    return (f"Batched training: {result['n_models']} MLPs (widths {low}-{high}), "
+            f"{result['n_examples']} digits, {result['steps']} full-batch Adam steps: loop "
+            f"{result['loop_s']:.1f} s, batched {result['batched_s']:.1f} s: "
+            f"{result['ratio']:.1f}x faster (goal {goal:g}x {verdict}); CPU time "
+            f"{result['loop_cpu_s']:.1f} s vs {result['batched_cpu_s']:.1f} s "
+            f"({result['cpu_ratio']:.1f}x); {result['threads']} thread(s), load "
+            f"{result['load'][0]:.1f}-{result['load'][1]:.1f}; final losses agree within "
+            f"{result['max_loss_gap']:.0e}.")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m coursetools.bench",
         description="Execute each lab in a fresh kernel (files not modified), print a Markdown "
                     "table of wall time and peak memory, and exit non-zero if a lab fails or "
                     "exceeds the budget.",
-        epilog="example:\n"
+        epilog="examples:\n"
                "  python -m coursetools.bench labs/*.ipynb --table instructors/bench.md "
-               "--readme README.md",
+               "--readme README.md\n"
+               "  python -m coursetools.bench --ensemble",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("notebooks", nargs="+", metavar="NB", help="notebooks to benchmark")
+    parser.add_argument("notebooks", nargs="*", metavar="NB", help="notebooks to benchmark")
     parser.add_argument("--table", metavar="PATH", help="write the table to this Markdown file")
     parser.add_argument("--readme", metavar="PATH",
                         help=f"replace the text between {START_MARKER} and {END_MARKER} here")
@@ -290,6 +400,12 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"seconds allowed per lab (default {BUDGET_S:g})")
     parser.add_argument("--timeout", type=float, default=600,
                         help="seconds allowed per cell (default 600)")
+    parser.add_argument("--ensemble", action="store_true",
+                        help="also time batched training against a loop (see bench_ensemble)")
+    parser.add_argument("--ensemble-models", type=int, default=32, metavar="K",
+                        help="networks in the ensemble benchmark (default 32)")
+    parser.add_argument("--ensemble-steps", type=int, default=5000, metavar="N",
+                        help="full-batch Adam steps in the ensemble benchmark (default 5000)")
     return parser
 
 
@@ -304,14 +420,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.readme and not args.table:
         _parser().error("--readme needs --table too (the instructors' page shows the table)")
+    if not args.notebooks and not args.ensemble:
+        _parser().error("give notebooks to benchmark, or --ensemble")
+    if args.table and not args.notebooks:
+        _parser().error("--table needs notebooks (it holds the labs' table)")
     try:
         rows = []
         for path in args.notebooks:
             print(f"benchmarking {path} ...", file=sys.stderr, flush=True)
             rows.append(bench_notebook(path, timeout=args.timeout))
-        print(bench_table(rows, args.budget))
+        if rows:
+            print(bench_table(rows, args.budget))
         if args.table:
             write_bench(rows, args.table, args.readme, args.budget)
+        if args.ensemble:
+            print("timing batched training against a loop ...", file=sys.stderr, flush=True)
+            print(ensemble_line(bench_ensemble(n_models=args.ensemble_models,
+                                               steps=args.ensemble_steps)))
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

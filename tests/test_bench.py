@@ -232,3 +232,52 @@ def test_main_in_process(tmp_path, capsys):
         main([str(lab), "--readme", str(tmp_path / "README.md")])
     assert info.value.code == 2
     assert "--readme needs --table" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# Batched training against a loop (issue 14): a tiny version, for the format, not the speed
+# --------------------------------------------------------------------------------------------
+
+ENSEMBLE_LINE = re.compile(
+    r"^Batched training: (\d+) MLPs \(widths (\d+)-(\d+)\), (\d+) digits, (\d+) full-batch "
+    r"Adam steps: loop (\d+\.\d) s, batched (\d+\.\d) s: (\d+\.\d)x faster \(goal 8x [✓✗]\); "
+    r"CPU time \d+\.\d s vs \d+\.\d s \(\d+\.\dx\); \d+ thread\(s\), load \d+\.\d-\d+\.\d; "
+    r"final losses agree within \d\.?\d*e[-+]\d+\.$")
+
+
+def test_bench_ensemble_times_both_and_computes_the_ratio():
+    from coursetools.bench import bench_ensemble
+    r = bench_ensemble(n_models=3, steps=4, n_examples=30)
+    assert r["widths"] == [4, 32, 256] and r["n_examples"] == 30 and r["steps"] == 4
+    assert r["loop_s"] > 0 and r["batched_s"] > 0
+    assert r["ratio"] == r["loop_s"] / r["batched_s"]
+    assert r["cpu_ratio"] == r["loop_cpu_s"] / r["batched_cpu_s"]
+    assert r["max_loss_gap"] < 1e-4  # the two runs trained the same networks the same way
+    assert r["threads"] >= 1 and len(r["load"]) == 2
+    with pytest.raises(ValueError, match="n_examples must be in"):
+        bench_ensemble(n_models=2, steps=1, n_examples=0)
+
+
+def test_ensemble_line_reports_times_ratio_and_goal():
+    from coursetools.bench import ensemble_line
+    r = {"n_models": 32, "widths": [4, 9, 256], "n_examples": 300, "steps": 5000,
+         "loop_s": 96.04, "batched_s": 12.0, "ratio": 96.04 / 12.0, "loop_cpu_s": 90.0,
+         "batched_cpu_s": 11.0, "cpu_ratio": 90 / 11, "threads": 1, "load": (0.5, 2.25),
+         "max_loss_gap": 3.2e-6}
+    line = ensemble_line(r)
+    match = ENSEMBLE_LINE.match(line)
+    assert match, line
+    assert match.groups() == ("32", "4", "256", "300", "5000", "96.0", "12.0", "8.0")
+    assert "goal 8x ✓" in line
+    assert "goal 8x ✗" in ensemble_line({**r, "ratio": 7.9})
+
+
+def test_cli_ensemble_prints_the_line(capsys):
+    assert main(["--ensemble", "--ensemble-models", "2", "--ensemble-steps", "3"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and ENSEMBLE_LINE.match(out[0]), out
+    assert "2 MLPs" in out[0] and "3 full-batch" in out[0]
+    with pytest.raises(SystemExit) as info:  # nothing to do
+        main([])
+    assert info.value.code == 2
+    assert "or --ensemble" in capsys.readouterr().err
