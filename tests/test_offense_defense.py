@@ -9,7 +9,8 @@ from scipy import integrate, stats
 
 from utils.checks import CheckFailed, check_function, check_scalar
 from utils.offense_defense import (best_response_success, equal_investment_peak,
-                                   mc_sample_size, multi_vector_success, ratio_contest,
+                                   mc_sample_size, multi_vector_success,
+                                   proportional_noise_success, ratio_contest,
                                    required_defense, required_defense_homogeneous,
                                    sector_breach_probability, simulate_multi_vector,
                                    simulate_success, stratified_log_rates, stream_floor,
@@ -410,6 +411,20 @@ def test_concentration_removes_the_tail_unless_superiority_exceeds_k_or_saturate
     best_front, _ = best_response_success(s, s, 5, 2.0, frontage=10.0)
     k = best_front.argmax()
     assert 0 < k < s.size - 1 and best_front[k] > 0.8 and best_front[-1] < 1e-9
+
+
+def test_proportional_noise_control_against_simulation_and_hand_case():
+    # shape 1: exponential forces, P(E_A > delta E_D) = 1 / (1 + delta) per sector
+    assert float(proportional_noise_success(3.0, 3.0, 5, 2.0)) == pytest.approx(
+        1 - (2 / 3) ** 5, rel=1e-12)
+    for a, d, shape in [(0.5, 0.5, 1.0), (500.0, 500.0, 1.0), (20.0, 10.0, 4.0)]:
+        exact = float(proportional_noise_success(a, d, 5, 2.0, shape=shape))
+        est = simulate_multi_vector(a, d, 5, 2.0, n_samples=60_000, rng=3, noise="proportional",
+                                    shape=shape)
+        assert est == pytest.approx(exact, abs=0.01)
+    assert float(proportional_noise_success(0.0, 1.0, 5)) == 0.0
+    with pytest.raises(ValueError, match="noise must be one of"):
+        simulate_multi_vector(1.0, 1.0, 2, noise="gauss")
 
 
 def test_allocation_validates():

@@ -40,7 +40,7 @@ import math
 import numpy as np
 from scipy import optimize, stats
 
-from ._validation import check_int, check_real, check_rng
+from ._validation import check_choice, check_int, check_real, check_rng
 
 __all__ = [
     "success_probability",
@@ -56,6 +56,7 @@ __all__ = [
     "sector_breach_probability",
     "multi_vector_success",
     "best_response_success",
+    "proportional_noise_success",
     "simulate_multi_vector",
     "ratio_contest",
 ]
@@ -660,9 +661,54 @@ def best_response_success(a_total, d_total, n_sectors: int, superiority: float =
     return table.max(axis=0), best + 1
 
 
+def proportional_noise_success(a_total, d_total, n_sectors: int, superiority: float = 2.0,
+                               shape: float = 1.0) -> np.ndarray:
+    """The sector model's matched control: the same sectors and rule, noise that scales with the mean.
+
+    Each sector receives ``A = (a/K) G_A`` attacking and ``D = (d/K) G_D`` defending units,
+    with ``G_A, G_D ~ Gamma(shape, 1)`` independent; the attacker breaks a sector when
+    ``A > superiority * D`` and wins when it breaks at least one of the ``K``. Unlike Poisson
+    counts, whose spread is absolute (about the square root of the mean), this noise is a
+    fixed fraction of the mean, so the model depends on ``a / d`` only. Since
+    ``G_A / (G_A + G_D) ~ Beta(shape, shape)``, a sector falls with probability
+    ``1 - I_t(shape, shape)``, ``t = delta d / (a + delta d)``.
+
+    Parameters
+    ----------
+    a_total, d_total : float or array
+        Total investments (non-negative; broadcast; ``a_total = 0`` never succeeds).
+    n_sectors : int
+        Number of sectors (at least 1).
+    superiority : float
+        Local defense superiority (positive).
+    shape : float
+        Gamma shape (positive); the relative spread of the forces is ``1 / sqrt(shape)``.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> round(float(proportional_noise_success(7.0, 7.0, 5, 2.0)), 4)  # 1 - (2/3)^5
+    0.8683
+    """
+    k = check_int("n_sectors", n_sectors, minimum=1)
+    a_total = _investment("a_total", a_total)
+    d_total = _investment("d_total", d_total)
+    delta = check_real("superiority", superiority, 0.0, None, low_open=True)
+    shape = check_real("shape", shape, 0.0, None, low_open=True)
+    a_total, d_total = np.broadcast_arrays(a_total, d_total)
+    safe = np.where(a_total + d_total > 0, a_total + delta * d_total, 1.0)
+    t = np.where(a_total > 0, delta * d_total / safe, 1.0)
+    p = stats.beta.sf(t, shape, shape)
+    return 0.0 - np.expm1(k * np.log1p(-np.minimum(p, 1.0 - 1e-16)))
+
+
 def simulate_multi_vector(a_total: float, d_total: float, n_sectors: int,
                           superiority: float = 2.0, n_samples: int = 10_000,
-                          rng=0, attacked=None, frontage=None) -> float:
+                          rng=0, attacked=None, frontage=None, noise: str = "poisson",
+                          shape: float = 1.0) -> float:
     """Monte Carlo estimate of :func:`multi_vector_success` by drawing the units per sector.
 
     Parameters
@@ -680,6 +726,11 @@ def simulate_multi_vector(a_total: float, d_total: float, n_sectors: int,
         Sectors the attacker concentrates on (1 to ``n_sectors``; None: all).
     frontage : float or None
         Attacking units that can engage one sector at once (None: no limit).
+    noise : {"poisson", "proportional"}
+        Poisson counts (the model), or ``mean * Gamma(shape, 1)`` forces (the matched control
+        of :func:`proportional_noise_success`).
+    shape : float
+        Gamma shape for ``noise="proportional"`` (positive).
 
     Returns
     -------
@@ -701,8 +752,14 @@ def simulate_multi_vector(a_total: float, d_total: float, n_sectors: int,
     cap = _frontage(frontage)
     n_samples = check_int("n_samples", n_samples, minimum=1)
     rng = check_rng(rng)
-    att = rng.poisson(a_total / j, size=(n_samples, j))
-    dfn = rng.poisson(d_total / k, size=(n_samples, j))   # the defenders of the attacked sectors
+    noise = check_choice("noise", noise, ("poisson", "proportional"))
+    if noise == "poisson":
+        att = rng.poisson(a_total / j, size=(n_samples, j))
+        dfn = rng.poisson(d_total / k, size=(n_samples, j))   # defenders of the attacked sectors
+    else:
+        shape = check_real("shape", shape, 0.0, None, low_open=True)
+        att = a_total / j * rng.gamma(shape, size=(n_samples, j))
+        dfn = d_total / k * rng.gamma(shape, size=(n_samples, j))
     return float(np.mean(np.any(np.minimum(att, cap) > delta * dfn, axis=1)))
 
 
