@@ -18,7 +18,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
 from utils.offense_defense import (best_response_success,  # noqa: E402
-                                   multi_vector_success, ratio_contest, required_defense,
+                                   multi_vector_success, proportional_noise_success,
+                                   required_defense,
                                    required_defense_homogeneous, stratified_log_rates,
                                    stream_success_probability, success_probability)
 from utils.plotting import PALETTE, save_figure, use_style  # noqa: E402
@@ -65,8 +66,8 @@ def sectors_figure(path: pathlib.Path) -> pathlib.Path:
     ax1.plot(s, multi_vector_success(s, s, 5, 2.0), label="5 sectors, δ = 2")
     ax1.plot(s, multi_vector_success(s, s, 5, 1.0), "--", label="5 sectors, δ = 1")
     ax1.plot(s, multi_vector_success(s, s, 1, 2.0), "-.", label="1 sector, δ = 2")
-    ax1.plot(s, ratio_contest(s, s, superiority=2.0, decisiveness=2.0), ":", color=PALETTE[7],
-             label="ratio-form contest (control)")
+    ax1.plot(s, proportional_noise_success(s, s, 5, 2.0), ":", color=PALETTE[7],
+             label="matched control: noise ∝ mean")
     ax1.set(xscale="log", ylim=(0, 1.02), xlabel="equal total investment per side (mean units)",
             ylabel="attack success probability",
             title="Attacker spreads evenly: OD-scaling")
