@@ -35,10 +35,28 @@ def check_real(name: str, value, low: float | None = None, high: float | None = 
 
 def check_choice(name: str, value, choices) -> str:
     """Return ``value`` if it is one of ``choices``, else raise ValueError listing them."""
-    if value not in choices:
-        allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+    allowed = ", ".join(repr(c) for c in choices)
+    # An array is never a choice (and `array in choices` compares elementwise, then fails).
+    if isinstance(value, np.ndarray) or value not in choices:
+        got = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
+        raise ValueError(f"{name} must be one of {allowed}; got {got}")
     return value
+
+
+def check_finite(name: str, values) -> np.ndarray:
+    """Return ``values`` as a numpy array, or raise ValueError if it holds NaN or infinity.
+
+    Non-numeric arrays (strings, objects) pass unchanged: only numbers can be NaN.
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fc":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            where = f" (the first at index {tuple(int(i) for i in np.argwhere(bad)[0])})" \
+                if arr.ndim else ""
+            raise ValueError(f"{name} holds {int(bad.sum())} NaN or infinite value(s){where}; "
+                             "it must hold finite numbers")
+    return arr
 
 
 def check_rng(rng) -> np.random.Generator:

@@ -6,6 +6,7 @@ not. The grader runs the same checks.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Callable, Sequence
 
 import numpy as np
@@ -49,12 +50,23 @@ def _compare(answer: np.ndarray, expected: np.ndarray, name: str, rtol: float, a
     if np.issubdtype(expected.dtype, np.number) and not np.issubdtype(answer.dtype, np.number) \
             and answer.dtype != bool:
         raise CheckFailed(f"{name}: expected numbers, got values of type {answer.dtype}")
+    if answer.dtype.kind == "c" and expected.dtype.kind != "c":
+        # A complex answer to a real question fails, unless its imaginary parts are zero
+        # within the tolerance (np.linalg.eig, for one, returns complex dtype for real values).
+        imaginary = np.abs(answer.imag) > atol + rtol * np.abs(expected.astype(float))
+        if imaginary.any():
+            first = answer[tuple(np.argwhere(imaginary)[0])].item()
+            raise CheckFailed(f"{name} is complex (e.g. {first!r}), but the reference is real: "
+                              "a complex result usually comes from a square root or a power "
+                              "of a negative number")
+        answer = answer.real
     if answer.dtype.kind in "fc" and np.isnan(answer).any() and not np.isnan(expected).any():
         raise CheckFailed(f"{name} contains NaN at {int(np.isnan(answer).sum())} place(s)")
     if expected.dtype.kind in "biu" and answer.dtype.kind in "biu":
         wrong = answer != expected
     else:
-        wrong = ~np.isclose(answer.astype(float), expected.astype(float), rtol=rtol, atol=atol,
+        kind = complex if "c" in (answer.dtype.kind, expected.dtype.kind) else float
+        wrong = ~np.isclose(answer.astype(kind), expected.astype(kind), rtol=rtol, atol=atol,
                             equal_nan=True)
     if wrong.any():
         first = tuple(int(i) for i in np.argwhere(wrong)[0])
@@ -117,9 +129,16 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Sequence
     if not callable(student_fn):
         raise CheckFailed(f"expected a function, got {type(student_fn).__name__}")
     name = name or getattr(student_fn, "__name__", "your function")
+    if isinstance(cases, (str, bytes, Mapping)) or not isinstance(cases, Sequence):
+        raise TypeError(f"cases must be a list of test cases, got {type(cases).__name__}; e.g. "
+                        "cases=[(1,), (2,)] calls the functions with 1, then with 2")
     if not cases:
         raise ValueError("cases must hold at least one test case")
     for k, case in enumerate(cases, start=1):
+        if not isinstance(case, (tuple, Mapping)):
+            raise TypeError(f"test case {k} of {len(cases)} is {case!r} ({type(case).__name__}); "
+                            "each case must be a tuple of positional arguments, e.g. (1,) for "
+                            "a function of one argument, or a dict of keyword arguments")
         args, kwargs = (case, {}) if isinstance(case, tuple) else ((), dict(case))
         expected = reference_fn(*args, **kwargs)
         try:
@@ -146,6 +165,13 @@ def check_choice(answer, correct, options: Sequence, name: str = "your predictio
     >>> check_choice("B", "B", options=["A", "B"], explanation="B is larger.")
     ✓ your prediction is right. B is larger.
     """
+    if isinstance(answer, np.ndarray):
+        if answer.size != 1:
+            raise CheckFailed(f"{name} must be one of {list(options)}, got an array of shape "
+                              f"{answer.shape}: give a single value")
+        answer = answer.item()
+    if isinstance(options, np.ndarray):
+        options = options.tolist()
     if answer not in options:
         raise CheckFailed(f"{name} must be one of {list(options)}, got {answer!r}")
     if answer != correct:

@@ -207,6 +207,9 @@ def gaussian_linear_regression(n: int, beta, sigma: float, rng) -> tuple[np.ndar
     beta = np.asarray(beta, dtype=np.float64)
     if beta.ndim != 1 or beta.size == 0:
         raise ValueError(f"beta must be a non-empty 1-D array, got shape {beta.shape}")
+    if not np.isfinite(beta).all():
+        raise ValueError(f"beta must hold finite numbers, got {int((~np.isfinite(beta)).sum())} "
+                         f"NaN or infinite value(s) in {beta!r}")
     X = rng.standard_normal((n, beta.size))
     y = X @ beta + sigma * rng.standard_normal(n)
     return X, y

@@ -546,6 +546,12 @@ def mutual_information(a, b) -> float:
     b = _labels("b", b)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same length, got {a.size} and {b.size}")
+    for name, labels in (("a", a), ("b", b)):
+        # np.unique would count every NaN as one more class, and the result would look fine.
+        if labels.dtype.kind in "fc" and not np.isfinite(labels).all():
+            raise ValueError(f"{name} holds {int((~np.isfinite(labels)).sum())} NaN or infinite "
+                             "value(s); labels must be discrete values (integers or strings): "
+                             "drop the examples whose label is missing")
     _, ia = np.unique(a, return_inverse=True)
     _, ib = np.unique(b, return_inverse=True)
     joint = np.zeros((ia.max() + 1, ib.max() + 1))

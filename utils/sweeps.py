@@ -7,9 +7,11 @@ through joblib, so a user with a cluster can pick another backend (Dask, Ray) wi
 from __future__ import annotations
 
 import itertools
+from numbers import Real
 from typing import Callable, Mapping, Sequence
 
 import joblib
+import numpy as np
 import pandas as pd
 from utils.progress import progress_bar
 
@@ -92,7 +94,21 @@ def sweep(fn: Callable[..., Mapping | float], grid: Mapping[str, Sequence] | Non
     results = list(progress_bar(results, total=len(calls), desc="sweep", disable=not progress))
     rows = []
     for (setting, seed), result in zip(calls, results):
-        if not isinstance(result, Mapping):
-            result = {"value": result}
-        rows.append({**setting, "seed": seed, **result})
+        rows.append({**setting, "seed": seed, **_result_columns(result, setting, seed)})
     return pd.DataFrame(rows)
+
+
+def _result_columns(result, setting: dict, seed: int) -> Mapping:
+    """What one call of ``fn`` returned, as columns: a dict, or a number in ``value``."""
+    call = f"fn({', '.join(f'{k}={v!r}' for k, v in {**setting, 'seed': seed}.items())})"
+    if isinstance(result, Mapping):
+        clash = sorted(set(result) & ({*setting, "seed"}))
+        if clash:
+            raise ValueError(f"{call} returned results named {clash}, which are already columns "
+                             "of the table (the settings and 'seed'): rename those results")
+        return result
+    if isinstance(result, Real) or (isinstance(result, np.ndarray) and result.ndim == 0
+                                    and np.issubdtype(result.dtype, np.number)):
+        return {"value": result}
+    raise TypeError(f"{call} returned {result!r} ({type(result).__name__}); fn must return a "
+                    "dict of results (one column each) or a single number")

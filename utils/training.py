@@ -109,8 +109,15 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     >>> sorted(evaluate(net, torch.zeros(4, 2), torch.tensor([0, 1, 0, 1])))
     ['accuracy', 'loss']
     """
-    _check_data(X, y)
     check_choice("loss", loss, LOSSES)
+    _check_data(X, y, loss=loss)
+    _check_model_takes(model, X, y, loss)
+    return _evaluate(model, X, y, loss)
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss: str) -> dict:
+    """:func:`evaluate` without the checks (``train`` checks its data once, up front)."""
     was_training = model.training
     model.eval()
     outputs = model(X)
@@ -140,15 +147,98 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     return evaluate(model, X, y, loss)["accuracy"]
 
 
-def _check_data(X, y) -> None:
+def _check_data(X, y, name: str = "X", loss: str | None = None) -> None:
+    """Reject data that torch would fail on obscurely, or train on silently to NaN.
+
+    ``name`` is how the features are called in messages ("X" or "X_val"; the labels are
+    "y"/"y_val"). With ``loss``, the labels are checked against what that loss needs.
+    """
+    yname = "y" + name[1:]
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise ValueError("X and y must be torch tensors (see utils.data.to_tensors), got "
-                         f"{type(X).__name__} and {type(y).__name__}")
+        raise ValueError(f"{name} and {yname} must be torch tensors (see utils.data.to_tensors), "
+                         f"got {type(X).__name__} and {type(y).__name__}")
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (samples x features), got shape {tuple(X.shape)}")
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X and y must have the same number of rows, got {X.shape[0]} "
-                         f"and {y.shape[0]}")
+        raise ValueError(f"{name} must be 2-D (samples x features), got shape {tuple(X.shape)}")
+    if y.ndim == 0 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"{name} and {yname} must have the same number of rows, got "
+                         f"{X.shape[0]} and {tuple(y.shape)[:1] or 'a scalar'}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} and {yname} hold no examples (0 rows): give at least one")
+    if not X.is_floating_point():
+        raise ValueError(f"{name} must hold floating-point features, got dtype {X.dtype}: "
+                         f"use {name}.float() (utils.data.to_tensors gives float32)")
+    _check_finite(X, name)
+    if loss is not None:
+        _check_labels(y, loss, yname)
+
+
+def _check_finite(values: torch.Tensor, name: str) -> None:
+    bad = ~torch.isfinite(values)
+    if bool(bad.any()):
+        row = int(bad.reshape(values.shape[0], -1).any(dim=1).nonzero()[0, 0])
+        raise ValueError(f"{name} holds {int(bad.sum())} NaN or infinite value(s), the first in "
+                         f"row {row}: training on them gives NaN losses and weights; drop or "
+                         "fill in those values first")
+
+
+def _check_labels(y: torch.Tensor, loss: str, name: str) -> None:
+    """Labels of the dtype the loss needs: int64 classes, or finite real targets for mse."""
+    if loss in ("cross_entropy", "logistic") and y.dtype != torch.int64:
+        hint = (f"use {name}.long() if they are whole numbers, or loss='mse' for real-valued "
+                "targets" if y.is_floating_point() else f"use {name}.long()")
+        raise ValueError(f"loss={loss!r} needs integer class labels (torch.int64) in {name}, "
+                         f"got dtype {y.dtype}: {hint}")
+    if loss == "mse" and not y.is_floating_point() and y.dtype != torch.int64:
+        raise ValueError(f"loss='mse' needs class labels as torch.int64 or real targets as "
+                         f"floats in {name}, got dtype {y.dtype}: use {name}.long() or "
+                         f"{name}.float()")
+    if y.is_floating_point():
+        _check_finite(y, name)
+
+
+def _check_model_takes(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss: str,
+                       name: str = "X") -> None:
+    """Check that ``model`` accepts ``X`` and that ``y`` fits its outputs under ``loss``.
+
+    One forward pass on the first example, in evaluation mode and without gradients, so
+    nothing of the model changes and no random numbers are drawn.
+    """
+    yname = "y" + name[1:]
+    param = next(model.parameters(), None)
+    if param is not None and param.is_floating_point() and X.dtype != param.dtype:
+        to_data = f"{name}.float()" if param.dtype == torch.float32 else f"{name}.to({param.dtype})"
+        raise ValueError(f"{name} is {X.dtype} but the model's parameters are {param.dtype}: "
+                         f"convert the data with {to_data} (utils.data.to_tensors gives "
+                         f"float32), or the model with model.to({X.dtype})")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(X[:1])
+    except RuntimeError as err:
+        first = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
+        takes = f"; its first linear layer takes {first.in_features}" if first else ""
+        raise ValueError(f"the model cannot take {name}, which has {X.shape[1]} features per "
+                         f"example{takes} (torch: {err})") from None
+    finally:
+        model.train(was_training)
+    n_out = out.shape[1] if out.ndim == 2 else 1
+    if loss == "logistic":
+        if n_out != 1:
+            raise ValueError(f"loss='logistic' needs a model with 1 output, got {n_out}; use "
+                             "loss='cross_entropy' for a model with one output per class")
+        if not bool(((y == 0) | (y == 1)).all()):
+            raise ValueError(f"loss='logistic' needs labels in {{0, 1}} in {yname}, got values "
+                             f"from {int(y.min())} to {int(y.max())}")
+    elif y.dtype == torch.int64:
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= n_out:
+            raise ValueError(f"{yname} holds labels from {low} to {high}, but the model has "
+                             f"{n_out} outputs, so labels must be in 0..{n_out - 1}")
+    elif y[:1].numel() != out.numel():
+        raise ValueError(f"loss='mse' with real targets needs one target per output: the model "
+                         f"gives {out.numel()} output(s) per example, {yname} has "
+                         f"{y[:1].numel()}")
 
 
 def _make_optimizer(model, optimizer, lr, momentum, weight_decay):
@@ -217,13 +307,14 @@ def train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     -------
     >>> g = torch.Generator().manual_seed(0)
     >>> X = torch.randn(64, 2, generator=g); y = (X[:, 0] > 0).long()
+    >>> _ = torch.manual_seed(0)  # the initial weights (torch's global seed differs per run)
     >>> net = torch.nn.Linear(2, 2)
     >>> h = train(net, X, y, lr=0.5, epochs=50, target_accuracy=1.0)
     >>> h.stopped_because, h.final["train_acc"]
     ('target_accuracy', 1.0)
     """
-    _check_data(X, y)
     check_choice("loss", loss, LOSSES)
+    _check_data(X, y, loss=loss)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     lr = check_real("lr", lr, 0.0, low_open=True)
     momentum = check_real("momentum", momentum, 0.0, 1.0, high_open=True)
@@ -238,10 +329,14 @@ def train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     if (X_val is None) != (y_val is None):
         raise ValueError("give both X_val and y_val, or neither")
     if X_val is not None:
-        _check_data(X_val, y_val)
+        _check_data(X_val, y_val, name="X_val", loss=loss)
+        if X_val.shape[1] != X.shape[1]:
+            raise ValueError(f"X_val must have the features of X: {X.shape[1]} columns, got "
+                             f"{X_val.shape[1]}")
     evals_per_epoch = check_int("evals_per_epoch", evals_per_epoch, minimum=1)
-    if loss == "logistic" and not bool(((y == 0) | (y == 1)).all()):
-        raise ValueError("loss='logistic' needs labels in {0, 1}")
+    _check_model_takes(model, X, y, loss)
+    if X_val is not None:
+        _check_model_takes(model, X_val, y_val, loss, name="X_val")
 
     opt = _make_optimizer(model, optimizer, lr, momentum, weight_decay)
     steps_per_epoch = -(-n // batch_size)  # ceiling division
@@ -250,10 +345,10 @@ def train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
 
     def record(epoch: float, step: int) -> dict:
         row = {"epoch": epoch, "step": step}
-        train_metrics = evaluate(model, X, y, loss)
+        train_metrics = _evaluate(model, X, y, loss)
         row.update(train_loss=train_metrics["loss"], train_acc=train_metrics["accuracy"])
         if X_val is not None:
-            val_metrics = evaluate(model, X_val, y_val, loss)
+            val_metrics = _evaluate(model, X_val, y_val, loss)
             row.update(val_loss=val_metrics["loss"], val_acc=val_metrics["accuracy"])
         if callback is not None:
             row.update(callback(model) or {})
