@@ -65,10 +65,11 @@ The book that goes with the labs explains each phenomenon; read the chapter firs
 
 ## Set up, once (about 10 minutes and 2 GB of disk)
 
-You need **Python 3.11** (check with `python3.11 --version`, or `py -3.11 --version` on
-Windows). Other versions do not work: the pinned packages are built for 3.11.
+You need **Python 3.11, 3.12 or 3.13** (3.11.5 or newer; check with `python3 --version`, or
+`py --list` on Windows). Other versions do not work: the pinned packages are built for these.
 
-macOS and Linux, in a terminal opened in this folder:
+macOS and Linux, in a terminal opened in this folder (write `python3.12` or `python3.13`
+instead of `python3.11` if that is the one you have):
 
     python3.11 -m venv .venv
     source .venv/bin/activate
@@ -76,7 +77,7 @@ macOS and Linux, in a terminal opened in this folder:
     pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
     pip install -r requirements.txt
 
-Windows, in PowerShell opened in this folder:
+Windows, in PowerShell opened in this folder (or `py -3.12`, `py -3.13`):
 
     py -3.11 -m venv .venv
     .venv\\Scripts\\Activate.ps1
@@ -109,8 +110,13 @@ laptop CPU.
   start `jupyter lab` after activating `.venv`.
 - `pip` downloads `nvidia-...` packages (gigabytes): stop it (Ctrl-C) and install the CPU
   build of PyTorch first, as shown above.
+- `pip` downloads `nvidia-...` packages on Linux even so: the PyTorch line above was skipped or
+  failed. Run it again, or install everything in one go with
+  `pip install -r requirements.txt --extra-index-url https://download.pytorch.org/whl/cpu`
+  (pip then prefers the CPU build, `2.13.0+cpu`).
 - `No matching distribution found for torch==2.13.0`, or errors building numpy: your Python
-  is not 3.11. Install 3.11 and create `.venv` again with it.
+  is not 3.11, 3.12 or 3.13 (or it is a 32-bit one). Install one of them (python.org), delete
+  `.venv` and create it again with that Python.
 - "The kernel appears to have died": usually out of memory. Close other programs, then
   Kernel > Restart Kernel and Run All Cells.
 - `NotImplementedError`: you reached an exercise you have not done yet. That is expected.

@@ -81,7 +81,7 @@ def chromium():
 class Visit:
     """One page opened in a fresh browser context, with everything worth complaining about."""
 
-    def __init__(self, chromium, url: str, dark: bool = False):
+    def __init__(self, chromium, url: str, dark: bool = False, settle: bool = True):
         self.problems: list[str] = []
         self.context = chromium.new_context(viewport={"width": 1280, "height": 900},
                                             color_scheme="dark" if dark else "light")
@@ -95,7 +95,8 @@ class Visit:
         self.page.on("response", lambda response: response.status >= 400 and self.problems.append(
             f"HTTP {response.status} for {response.url}"))
         self.page.goto(url, wait_until="load")
-        self.page.wait_for_load_state("networkidle")
+        if settle:  # every late request (fonts, MathJax's parts) done, so all can be checked
+            self.page.wait_for_load_state("networkidle")
 
     def _only_localhost(self, route):
         host = urlparse(route.request.url).hostname
@@ -294,3 +295,112 @@ def test_book_works_from_a_folder(chromium, book):
     finally:
         context.close()
     assert not problems, "the book opened from a folder (file://):\n  " + "\n  ".join(problems)
+
+
+# --------------------------------------------------------------------------------------------
+# The labs as a student reads them: solutions folded, code that fits the column (issue 20)
+# --------------------------------------------------------------------------------------------
+
+LABS = [page for page in toc_files() if page.startswith("labs/")]
+
+
+def folded_solutions(page: str) -> list[str]:
+    """The first line of code of each reference solution of a lab, as the book folds it."""
+    from coursetools.book import fold_solutions
+    from coursetools.notebooks import read_notebook
+
+    nb = fold_solutions(read_notebook(ROOT / f"{page}.ipynb"))
+    return [cell["source"].strip().splitlines()[0] for cell in nb["cells"]
+            if "solution" in cell.get("metadata", {}).get("tags", [])]
+
+
+SOLUTION_REPORT = """() => [...document.querySelectorAll('div.cell.tag_solution')].map(cell => {
+  const details = cell.querySelector(':scope > details');
+  const code = cell.querySelector('.cell_input pre');
+  const box = code ? code.getBoundingClientRect() : null;
+  return {folded: !!details, open: details ? details.open : null,
+          prompt: details ? details.querySelector('summary .collapsed').textContent.trim() : null,
+          shown: !!box && box.width > 0 && box.height > 0 && code.checkVisibility(),
+          code: code ? code.textContent : ''};
+})"""
+
+
+@pytest.mark.parametrize("page", LABS)
+def test_lab_solutions_stay_folded_until_clicked(chromium, site, page):
+    expected = folded_solutions(page)
+    assert expected, f"{page}: the notebook has no solution cell, so there is nothing to check"
+    # Requests and errors are test_page_renders_offline's business: no need to wait for them.
+    visit = Visit(chromium, page_url(site, page), settle=False)
+    try:
+        report = visit.page.evaluate(SOLUTION_REPORT)
+        assert len(report) == len(expected), (
+            f"{page}: the book shows {len(report)} solution cells, the notebook has "
+            f"{len(expected)}")
+        for number, (cell, first_line) in enumerate(zip(report, expected), start=1):
+            assert cell["folded"] and cell["open"] is False, (
+                f"{page}: solution {number} is not folded behind a toggle")
+            assert cell["prompt"] == "Show solution", (
+                f"{page}: solution {number}'s toggle says {cell['prompt']!r}")
+            assert not cell["shown"], f"{page}: solution {number} is visible before any click"
+            assert first_line in cell["code"], (
+                f"{page}: solution {number} does not hold the notebook's code {first_line!r}")
+        # The instruction before each solution and the check after it stay in view.
+        for selector in ("div.cell.tag_exercise", "div.cell.tag_check .cell_output"):
+            assert visit.page.locator(selector).first.is_visible(), (
+                f"{page}: {selector} is hidden; only the solution's code should be")
+        first = visit.page.locator("div.cell.tag_solution").first
+        first.locator("summary").click()
+        code = first.locator(".cell_input pre")
+        code.wait_for(state="visible", timeout=5000)
+        assert expected[0] in code.inner_text(), f"{page}: the opened solution shows other code"
+        assert first.locator("summary .expanded").is_visible(), (
+            f"{page}: the opened toggle does not offer to hide the solution again")
+        others = visit.page.evaluate(SOLUTION_REPORT)[1:]
+        assert not any(cell["shown"] for cell in others), (
+            f"{page}: opening the first solution showed others too")
+    finally:
+        visit.close()
+
+
+# Every folded part of the page opened (details, and sphinx-togglebutton's dropdowns), so a
+# hidden solution is measured as it will look once opened; then every code block and every
+# cell output whose content is wider than its box.
+OVERFLOW_REPORT = """() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+  const blocks = document.querySelectorAll('.bd-article div.highlight pre, .bd-article div.cell_output pre');
+  return [...blocks].filter(pre => pre.scrollWidth > pre.clientWidth + 1).map(pre => {
+    const lines = pre.textContent.split('\\n');
+    const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
+    return {where: pre.closest('.cell_output') ? 'output' : 'code', chars: longest.length,
+            line: longest.trim().slice(0, 120), overflow: pre.scrollWidth - pre.clientWidth};
+  });
+}"""
+
+
+def evaluate_after_redirects(page, script: str):
+    """``page.evaluate(script)``, again once a redirect (index.html -> intro.html) has loaded."""
+    for _ in range(3):
+        try:
+            return page.evaluate(script)
+        except sync_api.Error as error:
+            if "context was destroyed" not in str(error):
+                raise
+            page.wait_for_load_state("load")
+    return page.evaluate(script)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_code_fits_the_column_at_1280px(chromium, site, page):
+    visit = Visit(chromium, page_url(site, page), settle=False)
+    try:
+        # Widths measured in the final font.
+        evaluate_after_redirects(visit.page, "document.fonts.ready.then(() => true)")
+        wide = evaluate_after_redirects(visit.page, OVERFLOW_REPORT)
+    finally:
+        visit.close()
+    assert not wide, (
+        f"page {page}: {len(wide)} code block(s) scroll sideways at 1280 px (the column fits "
+        "about 100 characters of code, see _static/course.css); wrap these lines:\n  "
+        + "\n  ".join(f"{w['where']}, {w['chars']} characters, {w['overflow']} px too wide: "
+                      f"{w['line']!r}" for w in wide))

@@ -52,7 +52,7 @@ def test_one_archive_per_lab_and_one_for_all(student_dir, tmp_path):
         "a handout ships utils/ whole"
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
     assert nb.metadata.course_lab == "00_first_experiment" and nb.metadata.student_version
-    assert "Python 3.11" in readme and "download.pytorch.org/whl/cpu" in readme
+    assert "Python 3.11, 3.12 or 3.13" in readme and "download.pytorch.org/whl/cpu" in readme
     # the notebook in _build/student is stamped the same way
     assert read_notebook(student_dir / LAB0.name).metadata.course_lab == "00_first_experiment"
 
