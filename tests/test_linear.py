@@ -208,3 +208,27 @@ def test_lab_checks_reject_typical_wrong_answers():
     np.testing.assert_allclose(X @ b, y, atol=1e-8)
     with pytest.raises(CheckFailed):
         check_array(b, min_norm_fit(X, y), rtol=1e-4, atol=1e-6)
+
+
+def test_random_relu_features_match_a_frozen_torch_layer_and_interpolate():
+    import torch
+
+    from utils.linear import RandomReLUFeatures, min_norm_fit
+    relu = RandomReLUFeatures(5, 30, rng=3)
+    X = np.random.default_rng(4).standard_normal((12, 5))
+    layer = torch.nn.Linear(5, 30).double()          # the same map, written as a torch layer
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(relu.weights))
+        layer.bias.copy_(torch.from_numpy(relu.bias))
+        expected = torch.relu(layer(torch.from_numpy(X))).numpy()
+    assert np.allclose(relu.transform(X), expected)
+    bound = 1 / np.sqrt(5)                           # PyTorch's default nn.Linear range
+    assert np.abs(relu.weights).max() <= bound and np.abs(relu.bias).max() <= bound
+    assert np.allclose(RandomReLUFeatures(5, 30, rng=3).weights, relu.weights)
+    Y = np.eye(3)[np.arange(12) % 3]                 # N = 30 > n = 12: the fit interpolates
+    phi = relu.transform(X)
+    assert np.allclose(phi @ min_norm_fit(phi, Y), Y, atol=1e-8)
+    with pytest.raises(ValueError, match="n_features"):
+        RandomReLUFeatures(5, 0, rng=0)
+    with pytest.raises(ValueError, match="columns"):
+        relu.transform(np.ones((3, 4)))

@@ -28,6 +28,7 @@ __all__ = [
     "risk_from_spectra",
     "simulate_min_norm_risk",
     "RandomFourierFeatures",
+    "RandomReLUFeatures",
 ]
 
 
@@ -357,3 +358,51 @@ class RandomFourierFeatures:
             raise ValueError(f"X must be 2-D with {self.in_features} columns, got shape {X.shape}")
         z = X @ self.weights.T / self.bandwidth + self.phases
         return np.sqrt(2.0 / self.n_features) * np.cos(z)
+
+
+class RandomReLUFeatures:
+    """Random ReLU features ``phi(x) = relu(W x + b)``: a network's first layer, frozen.
+
+    W (N x d) and b (N) are drawn as PyTorch initializes an ``nn.Linear(d, N)`` layer, both
+    uniform on [-1/sqrt(d), 1/sqrt(d)], so that fitting the output layer on these features
+    by min-norm least squares is a one-hidden-layer network of width N whose first layer is
+    never trained (the random-features regime). The min-norm fit's predictions do not
+    change if every feature is multiplied by the same constant, so no 1/sqrt(N) factor is
+    applied.
+
+    Parameters
+    ----------
+    in_features : int
+        Input dimension d, at least 1.
+    n_features : int
+        Number of features (hidden units) N, at least 1.
+    rng : numpy.random.Generator or int
+
+    Examples
+    --------
+    >>> relu = RandomReLUFeatures(in_features=3, n_features=4, rng=0)
+    >>> phi = relu.transform(np.ones((2, 3)))
+    >>> phi.shape, bool((phi >= 0).all())
+    ((2, 4), True)
+    """
+
+    def __init__(self, in_features: int, n_features: int, rng) -> None:
+        self.in_features = check_int("in_features", in_features, minimum=1)
+        self.n_features = check_int("n_features", n_features, minimum=1)
+        rng = check_rng(rng)
+        bound = 1.0 / np.sqrt(self.in_features)
+        self.weights = rng.uniform(-bound, bound, (self.n_features, self.in_features))
+        self.bias = rng.uniform(-bound, bound, self.n_features)
+
+    def transform(self, X) -> np.ndarray:
+        """Features of the rows of X, shape (n, n_features).
+
+        Examples
+        --------
+        >>> RandomReLUFeatures(2, 5, rng=0).transform(np.zeros((4, 2))).shape
+        (4, 5)
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.in_features:
+            raise ValueError(f"X must be 2-D with {self.in_features} columns, got shape {X.shape}")
+        return np.maximum(X @ self.weights.T + self.bias, 0.0)
