@@ -64,6 +64,7 @@ __all__ = [
     "project_frequencies",
     "ablate_frequencies",
     "pair_metrics",
+    "first_crossing",
     "discrete_log_order",
 ]
 
@@ -818,3 +819,21 @@ def _score(logits: torch.Tensor, tables, pairs, K: int, p: int):
     acc = np.array([correct[k, idx].mean().item() for k, idx in enumerate(pairs)])
     loss = np.array([ce[k, idx].mean().item() for k, idx in enumerate(pairs)])
     return acc, loss
+
+
+def first_crossing(values, steps, threshold: float) -> int:
+    """The first step at which ``values`` reaches ``threshold`` (``>=``), or -1 if never.
+
+    Example
+    -------
+    >>> first_crossing([0.1, 0.5, 0.99, 1.0], [0, 10, 20, 30], 0.99)
+    20
+    >>> first_crossing([0.1, 0.5], [0, 10], 0.99)
+    -1
+    """
+    values, steps = np.asarray(values, dtype=float), np.asarray(steps)
+    if values.shape != steps.shape or values.ndim != 1:
+        raise ValueError(f"values and steps must be 1-D of the same length, got {values.shape} "
+                         f"and {steps.shape}")
+    hits = np.flatnonzero(values >= threshold)
+    return int(steps[hits[0]]) if hits.size else -1
