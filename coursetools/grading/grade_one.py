@@ -177,6 +177,8 @@ def grade(path: str | os.PathLike, lab: str | os.PathLike | None = None,
                 report.claims_message = "the lab has no cell tagged 'claims'"
             if out_dir is not None:
                 target_nb = Path(out_dir) / f"{name or path.name}.graded.ipynb"
+                for number, cell in enumerate(graded.cells):  # labs may predate cell ids
+                    cell.setdefault("id", f"graded-{number}")
                 atomic_write(target_nb, nbformat.writes(graded))
                 report.graded_notebook = str(target_nb)
     except Exception:  # noqa: BLE001 - the grader reports its own bugs instead of crashing
