@@ -5,6 +5,12 @@ Kept apart from :mod:`utils` (the toolkit the labs import) so that a student's h
 
 - :mod:`coursetools.notebooks`: reading labs, student versions, re-execution, other seeds;
 - :mod:`coursetools.bench`: each lab's wall time and peak memory;
-- :mod:`coursetools.grader`: grading student submissions against the reference lab;
-- :mod:`coursetools.handouts`: the per-lab zip files, and the Sphinx hook that ships them.
+- :mod:`coursetools.grader`: grading student submissions against the reference lab, the
+  public face of :mod:`coursetools.grading` (one module per job: reading, matching, the
+  bubblewrap sandbox, the tamper probe, running, reports, the CSV store, the CLI);
+- :mod:`coursetools.nbgrader_export`: the labs as an nbgrader course (``make nbgrader``);
+- :mod:`coursetools.handouts`: the per-lab zip files, and the Sphinx hook that ships them;
+- :mod:`coursetools.book`: the Sphinx hook that folds each lab's solutions behind a toggle;
+- :mod:`coursetools.nbval_numbers`: the pytest plugin that compares the labs' stored numbers
+  within the course's stated tolerance.
 """
