@@ -284,3 +284,40 @@ def test_bft_complexity_term_against_explicit_formula_and_reference():
         bft_complexity_term(net, X, 0.0)
     with pytest.raises(ValueError, match="2-D"):
         bft_complexity_term(net, X[0], 1.0)
+
+
+def test_pac_bayes_certificate_union_bound_over_prior_scales_independently():
+    # Rebuild the certificate with numpy/scipy only: the grid of prior scales by hand, the
+    # Gaussian KL in closed form at every scale, the smallest one plus ln(grid size), and both
+    # kl inversions by root finding. Q differs from P so that the best scale is interior.
+    from scipy.optimize import brentq
+    from scipy.special import rel_entr
+
+    def kl_bern(q, p):
+        return float(rel_entr(q, p) + rel_entr(1 - q, 1 - p))
+
+    def kl_inv(q, c):  # largest p in [q, 1) with kl(q || p) <= c
+        return brentq(lambda p: kl_bern(q, p) - c, q, 1 - 1e-15, xtol=1e-14)
+
+    X, y, g = _binary_problem()
+    net = mlp(3, [8], 1, generator=g)
+    w0 = flatten_parameters(net)
+    mean = w0 + 0.05 * torch.randn(w0.shape, generator=g)
+    std = 0.02 + 0.1 * torch.rand(w0.shape, generator=g)
+    r = pac_bayes_certificate(net, mean, std, w0, X, y, n_samples=200, delta=0.025,
+                              delta_mc=0.01, generator=g)
+    grid = np.exp(np.linspace(np.log(1e-3), np.log(1.0), 121))
+    np.testing.assert_allclose(PRIOR_STDS, grid, rtol=1e-12)
+    mu, sig, m0 = mean.double().numpy(), std.double().numpy(), w0.double().numpy()
+    kls = [0.5 * np.sum(sig ** 2 / s ** 2 + (mu - m0) ** 2 / s ** 2 - 1 + np.log(s ** 2 / sig ** 2))
+           for s in grid]
+    best = int(np.argmin(kls))
+    assert 0 < best < len(grid) - 1
+    assert r.prior_std == pytest.approx(grid[best]) and r.kl == pytest.approx(kls[best], rel=1e-9)
+    n = 200
+    train_up = kl_inv(r.train_error_mc, math.log(2 / 0.01) / 200)
+    assert r.train_error_bound == pytest.approx(train_up, abs=1e-9)
+    c = (kls[best] + math.log(121) + math.log(2 * math.sqrt(n) / 0.025)) / n
+    assert r.bound == pytest.approx(kl_inv(train_up, c), abs=1e-9)
+    # The union bound is paid: without ln 121 the bound would be smaller.
+    assert r.bound > kl_inv(train_up, c - math.log(121) / n) + 1e-4
