@@ -4,7 +4,8 @@
 #                  CPU kernels), the book with -W and in Chromium
 #   make lab       JupyterLab on the labs
 #   make execute   re-execute every lab in place (fresh kernel) to refresh its outputs
-#   make bench     each lab's wall time and peak memory -> instructors/bench.md and README
+#   make bench     each lab's wall time and peak memory -> instructors/bench.md and README,
+#                  and batched against one-at-a-time training of 32 small networks
 #   make student   student versions of the labs, and a zip per lab and for all -> _build/student/
 #   make grade     grade submissions: NB=file.ipynb, or DIR=folder CSV=grades.csv -> _build/grades/
 #   make nbgrader  the labs as an nbgrader course -> _build/nbgrader/
@@ -33,7 +34,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 .PHONY: help check-python setup browser book test lab execute bench student grade seeds lock clean
 
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# //'
+	@sed -n '2,15p' Makefile | sed 's/^# //'
 
 # Refuse an interpreter the pins were not resolved for, with a message that says what to do.
 check-python:

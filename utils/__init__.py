@@ -6,6 +6,7 @@ Every lab imports what it needs from the small modules below, each named by what
 - :mod:`utils.data`: digits splits, label noise and the synthetic data sets of the chapters;
 - :mod:`utils.models`: an MLP builder;
 - :mod:`utils.training`: one training loop, with evaluation helpers;
+- :mod:`utils.ensembles`: train many small MLPs of one depth as one batched computation;
 - :mod:`utils.sweeps`: run a function over a grid of settings and seeds (joblib), tidy table out;
 - :mod:`utils.learning_order`: when each example is learned, and how orders agree;
 - :mod:`utils.plotting`: the course's figure style and a curve-with-band helper;
@@ -14,7 +15,8 @@ Every lab imports what it needs from the small modules below, each named by what
   progress bars that are saved in their final state;
 - one module per chapter: :mod:`utils.linear` (double descent), :mod:`utils.bounds`
   (generalization bounds), :mod:`utils.pruning` (lottery tickets), :mod:`utils.starvation`
-  (gradient starvation) and :mod:`utils.offense_defense` (offense-defense scaling);
+  (gradient starvation), :mod:`utils.offense_defense` (offense-defense scaling) and
+  :mod:`utils.grokking` (grokking);
 
 The course tooling (student versions, re-execution, benchmarks, grading, handouts) is not
 part of this toolkit: it lives in the :mod:`coursetools` package beside it.
