@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from utils.learning_order import (censored_in_any_run, knn_vote_margin, learning_times,
+from scipy.optimize import least_squares
+
+from utils.learning_order import (censored_in_any_run, knn_vote_margin, knn_vote_margins,
+                                  learning_times, one_factor_residuals, one_order_surrogates,
                                   pairwise_rank_correlations, permutation_control,
-                                  rank_correlation, spearman_brown,
+                                  rank_correlation, rank_correlation_matrix, spearman_brown,
                                   within_group_rank_correlation)
 
 
@@ -74,9 +77,11 @@ def test_permutation_control_is_centred_with_the_right_spread():
     n = 300
     times = np.tile(np.arange(n), (4, 1)) + rng.integers(0, 5, size=(4, n))
     null = permutation_control(times, n_permutations=400, rng=0)
-    assert abs(null.mean()) < 3 * np.sqrt(1 / (n - 1) / 400)
-    assert null.std() < np.sqrt(1 / (n - 1)) * 1.2
-    assert null.std() > np.sqrt(1 / (n - 1)) / np.sqrt(6) * 0.8
+    K = 4
+    expected_sd = np.sqrt(2 / (K * (K - 1))) / np.sqrt(n - 1)   # the chapter's formula
+    assert abs(null.mean()) < 3 * expected_sd / np.sqrt(400)
+    # 400 draws estimate a standard deviation to about 3.5 %; allow 15 %.
+    assert null.std() == pytest.approx(expected_sd, rel=0.15)
     assert pairwise_rank_correlations(times).mean() > 0.9   # the unshuffled order is shared
 
 
@@ -148,3 +153,72 @@ def test_knn_vote_margin_against_a_brute_force_loop():
         assert got[i] == pytest.approx(own - max(fractions.values()), abs=1e-12)
     with pytest.raises(ValueError, match="k must be at most 119"):
         knn_vote_margin(X, y, k=120)
+
+
+def test_knn_vote_margins_match_one_k_at_a_time():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(90, 4))
+    y = rng.integers(0, 3, 90)
+    curve = knn_vote_margins(X, y, ks=[1, 5, 20])
+    for k in (1, 5, 20):
+        assert np.allclose(curve[k], knn_vote_margin(X, y, k=k))
+    with pytest.raises(ValueError, match="k must be at most 89"):
+        knn_vote_margins(X, y, ks=[5, 90])
+
+
+def test_rank_correlation_matrix_matches_the_pairs():
+    rng = np.random.default_rng(11)
+    times = rng.integers(0, 8, size=(5, 60))        # ties everywhere
+    matrix = rank_correlation_matrix(times)
+    assert np.allclose(matrix[np.triu_indices(5, 1)], pairwise_rank_correlations(times))
+    assert np.allclose(matrix, matrix.T) and np.allclose(np.diag(matrix), 1)
+    with pytest.raises(ValueError, match="constant row"):
+        rank_correlation_matrix([[1, 2, 3], [2, 2, 2]])
+
+
+def test_one_factor_residuals_against_a_direct_least_squares_fit():
+    rng = np.random.default_rng(12)
+    K = 7
+    loadings = rng.uniform(0.5, 0.9, K)
+    exact = np.outer(loadings, loadings)
+    np.fill_diagonal(exact, 1.0)
+    residuals, fitted = one_factor_residuals(exact)
+    assert np.abs(residuals).max() < 1e-8 and np.allclose(fitted, loadings)
+    # A matrix with structure: least squares on the off-diagonal, solved independently.
+    noisy = exact + np.triu(rng.normal(scale=0.05, size=(K, K)), 1)
+    noisy = np.triu(noisy, 1) + np.triu(noisy, 1).T + np.eye(K)
+    upper = np.triu_indices(K, 1)
+    direct = least_squares(lambda l: (noisy - np.outer(l, l))[upper], x0=np.full(K, 0.7))
+    residuals, _ = one_factor_residuals(noisy)
+    assert (residuals ** 2).sum() == pytest.approx((direct.fun ** 2).sum(), rel=1e-6)
+    with pytest.raises(ValueError, match="at least 3 rows"):
+        one_factor_residuals(np.eye(2))
+
+
+def residual_rms(times):
+    return np.sqrt(np.mean(one_factor_residuals(rank_correlation_matrix(times))[0] ** 2))
+
+
+def test_one_order_surrogates_keep_each_run_and_the_mean_rho():
+    rng = np.random.default_rng(13)
+    n = 600
+    latent = rng.normal(size=n)
+    noise_level = np.linspace(0.6, 1.2, 6)[:, None]     # runs of different reliability
+    times = np.clip(np.floor(3 * (latent + noise_level * rng.normal(size=(6, n))) + 6), 0, 12)
+    times = times.astype(int)                                # a grid, ties, a censored value 12
+    surrogates = one_order_surrogates(times, n_surrogates=20, rng=0)
+    assert surrogates.shape == (20, 6, n)
+    assert (np.sort(surrogates, axis=2) == np.sort(times, axis=1)).all()   # same times per run
+    target = pairwise_rank_correlations(times).mean()
+    means = [pairwise_rank_correlations(s).mean() for s in surrogates]
+    assert np.mean(means) == pytest.approx(target, abs=0.03)   # calibrated on 3 draws
+    # One order plus independent noise: the data's residual is inside the surrogates' range.
+    null = [residual_rms(s) for s in surrogates]
+    assert residual_rms(times) < 1.5 * max(null)
+    # Two groups of runs with different orders: far outside it.
+    grouped = times.copy()
+    grouped[3:] = grouped[3:][:, rng.permutation(n)]
+    grouped_null = [residual_rms(s) for s in one_order_surrogates(grouped, 20, rng=1)]
+    assert residual_rms(grouped) > 4 * max(grouped_null)
+    with pytest.raises(ValueError, match="must be positive"):
+        one_order_surrogates(np.array([[1, 2, 3, 4], [4, 3, 2, 1]]))

@@ -21,7 +21,18 @@ __all__ = [
     "spearman_brown",
     "censored_in_any_run",
     "knn_vote_margin",
+    "knn_vote_margins",
+    "rank_correlation_matrix",
+    "one_factor_residuals",
+    "one_order_surrogates",
 ]
+
+
+def _check_runs(times: np.ndarray) -> None:
+    """Runs x examples, at least 2 of each (the check pairwise_rank_correlations makes)."""
+    if times.ndim != 2 or times.shape[0] < 2 or times.shape[1] < 2:
+        raise ValueError(f"times must be 2-D with at least 2 rows (runs x examples) and 2 "
+                         f"examples, got shape {times.shape}")
 
 
 def learning_times(correct) -> np.ndarray:
@@ -165,8 +176,13 @@ def spearman_brown(rho, m: int) -> float:
     If every run is one shared order plus independent noise of the same size (exchangeable
     runs), averaging ``m`` runs divides the noise variance by ``m`` and the correlation of two
     disjoint averages is ``m rho / (1 + (m - 1) rho)`` (the Spearman-Brown formula of
-    psychometrics). A measured value well below it means the runs disagree in a structured
-    way, e.g. in clusters.
+    psychometrics; exact for Pearson correlations of a common score plus independent,
+    equal-variance noise, approximate for rank correlations). A value well below it means the
+    runs disagree in a structured
+    way. The converse does not hold: runs from i.i.d. seeds are exchangeable, so the gain is
+    expected whatever the structure of their disagreement (runs of two kinds included). Agreement
+    with it checks that ranks, ties and censoring do not distort the formula; it is not evidence
+    against groups of runs (test those on :func:`rank_correlation_matrix`).
 
     Parameters
     ----------
@@ -211,7 +227,7 @@ def censored_in_any_run(times, horizon: int) -> np.ndarray:
     array([ True,  True, False])
     """
     times = np.asarray(times)
-    pairwise_rank_correlations(times)  # validates the shape
+    _check_runs(times)
     horizon = check_int("horizon", horizon, minimum=1)
     if times.min() < 0 or times.max() > horizon:
         raise ValueError(f"times must lie in [0, horizon = {horizon}], got range "
@@ -262,3 +278,188 @@ def knn_vote_margin(X, y, k: int = 10) -> np.ndarray:
     own = votes[np.arange(n), codes]
     votes[np.arange(n), codes] = -np.inf
     return own - votes.max(axis=1)
+
+
+def knn_vote_margins(X, y, ks) -> dict:
+    """:func:`knn_vote_margin` for several ``k`` at once (one distance sort for all of them).
+
+    Returns a dict k -> margins, so a comparator can be reported as a curve over ``k`` instead
+    of at one chosen ``k``.
+
+    Example
+    -------
+    >>> X = [[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]]
+    >>> knn_vote_margins(X, [0, 0, 1, 1, 1, 1], ks=[1, 2])[1]
+    array([ 1.,  1., -1.,  1.,  1.,  1.])
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ValueError(f"X must be 2-D (examples x features) with one label per row, got "
+                         f"shapes {X.shape} and {y.shape}")
+    n = X.shape[0]
+    ks = [check_int("k", k, minimum=1, maximum=n - 1) for k in ks]
+    if not ks:
+        raise ValueError("ks must hold at least one k")
+    sq = (X ** 2).sum(axis=1)
+    dist = sq[:, None] + sq[None, :] - 2 * X @ X.T
+    np.fill_diagonal(dist, np.inf)
+    order = np.argsort(dist, axis=1, kind="stable")[:, :max(ks)]
+    classes, codes = np.unique(y, return_inverse=True)
+    neighbour_codes = codes[order]
+    rows = np.arange(n)
+    result = {}
+    for k in ks:
+        votes = np.zeros((n, classes.size))
+        np.add.at(votes, (np.repeat(rows, k), neighbour_codes[:, :k].ravel()), 1.0 / k)
+        own = votes[rows, codes].copy()
+        votes[rows, codes] = -np.inf
+        result[k] = own - votes.max(axis=1)
+    return result
+
+
+def rank_correlation_matrix(times) -> np.ndarray:
+    """The K x K matrix of Spearman correlations between the rows of ``times`` (ties averaged).
+
+    Same values as :func:`pairwise_rank_correlations`, arranged as a symmetric matrix with ones
+    on the diagonal (computed in one product, which makes bootstraps and surrogates cheap).
+
+    Example
+    -------
+    >>> rank_correlation_matrix([[1, 2, 3], [1, 2, 3], [3, 2, 1]])
+    array([[ 1.,  1., -1.],
+           [ 1.,  1., -1.],
+           [-1., -1.,  1.]])
+    """
+    times = np.asarray(times, dtype=float)
+    _check_runs(times)
+    ranks = np.array([rankdata(row) for row in times])
+    ranks -= ranks.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(ranks, axis=1)
+    if (norms == 0).any():
+        raise ValueError("every run needs at least two distinct times (a constant row has no "
+                         "order)")
+    ranks /= norms[:, None]
+    matrix = ranks @ ranks.T
+    np.fill_diagonal(matrix, 1.0)
+    return matrix
+
+
+def one_factor_residuals(matrix, iterations: int = 500):
+    """Fit ``matrix[a, b] ~ l[a] * l[b]`` off the diagonal; return residuals and loadings.
+
+    "One shared order plus independent noise" allows each run its own noise level, which makes
+    the correlation matrix one-factor: each run has a loading ``l[a]`` (its agreement with the
+    shared order) and the correlation of two runs is the product of their loadings. Runs that
+    come in groups, or pairs that share something the others do not, leave residuals. The fit
+    is least squares on the off-diagonal entries (iterated principal factors: the diagonal is
+    replaced by the fitted communalities until it stops changing).
+
+    Parameters
+    ----------
+    matrix : array, shape (K, K)
+        A symmetric correlation matrix, K >= 3.
+    iterations : int
+        At most this many fixed-point iterations (it stops when the loadings change by less
+        than 1e-9; a few dozen for these matrices).
+
+    Returns
+    -------
+    residuals : ndarray, shape (K (K - 1) / 2,)
+        ``matrix[a, b] - l[a] l[b]`` for the pairs (0, 1), (0, 2), ..., like
+        :func:`pairwise_rank_correlations`.
+    loadings : ndarray, shape (K,)
+
+    Example
+    -------
+    >>> l = np.array([0.9, 0.8, 0.7, 0.6])
+    >>> R = np.outer(l, l); np.fill_diagonal(R, 1.0)
+    >>> residuals, loadings = one_factor_residuals(R)
+    >>> bool(np.abs(residuals).max() < 1e-6), np.round(loadings, 3)
+    (True, array([0.9, 0.8, 0.7, 0.6]))
+    """
+    matrix = np.array(matrix, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] < 3:
+        raise ValueError(f"matrix must be square with at least 3 rows, got shape {matrix.shape}")
+    if not np.allclose(matrix, matrix.T):
+        raise ValueError("matrix must be symmetric")
+    iterations = check_int("iterations", iterations, minimum=1)
+    work = matrix.copy()
+    np.fill_diagonal(work, 0.0)
+    loadings = np.zeros(matrix.shape[0])
+    for _ in range(iterations):
+        values, vectors = np.linalg.eigh(work)
+        new = vectors[:, -1] * np.sqrt(max(values[-1], 0.0))
+        new = new if new.sum() >= 0 else -new
+        converged = np.abs(new - loadings).max() < 1e-9
+        loadings = new
+        np.fill_diagonal(work, loadings ** 2)
+        if converged:
+            break
+    if loadings.sum() < 0:
+        loadings = -loadings
+    upper = np.triu_indices(matrix.shape[0], 1)
+    return (matrix - np.outer(loadings, loadings))[upper], loadings
+
+
+def _copula_times(times, signal, latent, noise):
+    """Runs sharing one latent order (weight ``signal``), each mapped onto its own times."""
+    scores = np.sqrt(signal) * latent + np.sqrt(1 - signal) * noise
+    out = np.empty_like(times)
+    for k in range(times.shape[0]):
+        out[k, np.argsort(scores[k], kind="stable")] = np.sort(times[k])
+    return out
+
+
+def one_order_surrogates(times, n_surrogates: int = 50, rng=0) -> np.ndarray:
+    """Surrogate learning times from "one shared order plus independent noise", matched to data.
+
+    Each surrogate run ranks the examples by ``sqrt(r) z + sqrt(1 - r) e_k``, with one latent
+    score ``z`` per example shared by all runs and independent Gaussian noise ``e_k`` per run,
+    and then receives exactly the observed run's multiset of times in that order: its ties, its
+    examples right at initialization and its censored values are kept. The weight ``r`` is
+    calibrated (bisection, common random numbers) so that the surrogates' mean pairwise rank
+    correlation matches the data's. What the surrogates lack by construction is any agreement
+    beyond one order: no groups of runs, no extra agreement in the tail. They are the null for
+    statistics such as the one-factor residual and the effect of dropping censored examples.
+
+    Parameters
+    ----------
+    times : array of int, shape (K, n)
+        Observed learning times; their mean pairwise rank correlation must be positive.
+    n_surrogates : int
+    rng : numpy Generator or int seed
+
+    Returns
+    -------
+    ndarray, shape (n_surrogates, K, n)
+
+    Example
+    -------
+    >>> t = np.array([[0, 1, 2, 3, 4, 5, 5], [0, 2, 1, 3, 5, 4, 5], [1, 0, 2, 4, 3, 5, 5]])
+    >>> s = one_order_surrogates(t, n_surrogates=3, rng=0)
+    >>> s.shape, bool((np.sort(s[0], axis=1) == np.sort(t, axis=1)).all())
+    ((3, 3, 7), True)
+    """
+    times = np.asarray(times)
+    n_surrogates = check_int("n_surrogates", n_surrogates, minimum=1)
+    rng = check_rng(rng)
+    target = float(np.mean(pairwise_rank_correlations(times)))
+    if not target > 0:
+        raise ValueError(f"the runs' mean pairwise rank correlation must be positive to fit one "
+                         f"shared order, got {target:.3f}")
+    K, n = times.shape
+    upper = np.triu_indices(K, 1)
+    calibration = [(rng.normal(size=n), rng.normal(size=(K, n))) for _ in range(3)]
+
+    def mean_rho(signal):
+        return np.mean([rank_correlation_matrix(_copula_times(times, signal, z, e))[upper].mean()
+                        for z, e in calibration])
+
+    low, high = 0.0, 1.0
+    for _ in range(16):  # the surrogates' mean rho grows with the signal weight
+        middle = (low + high) / 2
+        low, high = (middle, high) if mean_rho(middle) < target else (low, middle)
+    signal = (low + high) / 2
+    return np.stack([_copula_times(times, signal, rng.normal(size=n), rng.normal(size=(K, n)))
+                     for _ in range(n_surrogates)])
