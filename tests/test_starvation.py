@@ -344,3 +344,31 @@ def test_permute_within_class_keeps_the_confusion_table_and_breaks_the_link_to_l
     assert mutual_information(f, l) - explained_information(f, l, y) > 0.05
     with pytest.raises(ValueError, match="same length"):
         permute_within_class([0, 1], [0], rng=0)
+
+
+def _binary_entropy(p):
+    return -(p * np.log(p) + (1 - p) * np.log(1 - p))
+
+
+@pytest.mark.parametrize("acc_f, expected", [(0.81, 0.593), (0.96, 0.548)])
+def test_permutation_null_matches_the_closed_form_chance_level(acc_f, expected):
+    # Binary, balanced Y; L right with probability a_L in each class; F's errors independent of
+    # L's given Y (which is what the permutation produces). Then I(F; L | Y) = 0, P(F = L) =
+    # q = a_F a_L + (1 - a_F)(1 - a_L), and mu_Y / I(F; Y) = (ln 2 - h(q)) / (ln 2 - h(a_F)).
+    acc_l = 0.891
+    q = acc_f * acc_l + (1 - acc_f) * (1 - acc_l)
+    closed = (np.log(2) - _binary_entropy(q)) / (np.log(2) - _binary_entropy(acc_f))
+    assert closed == pytest.approx(expected, abs=1e-3)   # computed by hand
+    n = 5000                                             # per class
+    y = np.repeat([0, 1], n)
+    l = y.copy()                                         # noqa: E741
+    f = y.copy()
+    for cls in (0, 1):
+        idx = np.flatnonzero(y == cls)
+        l[idx[: round((1 - acc_l) * n)]] = 1 - cls       # L's mistakes come first ...
+        f[idx[: round((1 - acc_f) * n)]] = 1 - cls       # ... and F repeats them
+    real = explained_information(f, l, y) / mutual_information(f, y)
+    ratios = [explained_information(g, l, y) / mutual_information(g, y)
+              for g in (permute_within_class(f, y, rng=seed) for seed in range(20))]
+    assert np.mean(ratios) == pytest.approx(closed, abs=0.01)
+    assert real > closed + 0.05                          # the null is below the real F
