@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from utils.grokking import (PairMLPs, ablate_frequencies, discrete_log_order,
-                            dominant_frequencies, fourier_concentration, fourier_energy,
+                            dominant_frequencies, energy_matched_shrink, fourier_concentration, fourier_energy,
                             init_pair_mlps, one_hot_pairs, operation_table, pair_metrics,
                             project_frequencies, split_pairs, train_pair_mlps)
 from utils.models import mlp
@@ -317,3 +317,27 @@ def test_ablate_frequencies_acts_on_each_units_own_weights():
     assert torch.allclose(ablate_frequencies(pure, keep=True).w_in, pure.w_in, atol=1e-5)
     assert torch.allclose(ablate_frequencies(pure, keep=False).w_in, torch.zeros(1, 2 * p, H),
                           atol=1e-5)
+
+
+def test_energy_matched_shrink_against_explicit_projections():
+    p, H = 11, 6
+    nets = init_pair_mlps(p, H, seeds=[3, 4])
+    for rank in (1, 2):
+        shrunk = energy_matched_shrink(nets, rank=rank)
+        for k in range(2):
+            for part in ("a", "b"):
+                w = nets.input_weights(k, part).astype(np.float64)
+                chosen = dominant_frequencies(w, rank=rank)
+                for h in range(H):
+                    dev = w[h] - w[h].mean()
+                    removed = least_squares_projection(w[h], [chosen[h]]) - w[h].mean()
+                    scale = math.sqrt(1 - np.sum(removed ** 2) / np.sum(dev ** 2))
+                    expected = w[h].mean() + scale * dev
+                    assert np.allclose(shrunk.input_weights(k, part)[h], expected, atol=1e-5)
+                    # same remaining varying energy as removing that frequency
+                    left = shrunk.input_weights(k, part)[h]
+                    assert np.isclose(np.sum((left - left.mean()) ** 2),
+                                      np.sum((dev - removed) ** 2), rtol=1e-4)
+        assert torch.equal(shrunk.w_out, nets.w_out) and torch.equal(shrunk.b_in, nets.b_in)
+    with pytest.raises(ValueError, match="rank"):
+        energy_matched_shrink(nets, rank=0)

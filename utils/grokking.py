@@ -803,6 +803,51 @@ def ablate_frequencies(nets: PairMLPs, keep: bool = True, rank: int = 1,
                     nets.b_out.detach().clone())
 
 
+def energy_matched_shrink(nets: PairMLPs, rank: int = 1) -> PairMLPs:
+    """A copy of ``nets`` whose first-layer functions lose as much energy as an ablation would,
+    but spread over every frequency: the control for :func:`ablate_frequencies`.
+
+    Each hidden unit's weights from ``a``, and separately from ``b``, are split into their
+    mean (the constant component) and the varying rest. The rest is multiplied by
+    ``sqrt(1 - E_r / E)``, where ``E`` is its energy and ``E_r`` the energy of its own
+    ``rank``-th strongest frequency, so it keeps exactly the energy that
+    ``ablate_frequencies(nets, keep=False, rank=rank)`` leaves, with its shape unchanged.
+    Biases and the output layer are unchanged. If the ablation's damage were only a loss of
+    energy, this copy would be damaged as much.
+
+    Parameters
+    ----------
+    nets : PairMLPs
+    rank : int
+        Whose energy is matched: 1 each function's strongest frequency, 2 the runner-up, ...
+
+    Example
+    -------
+    >>> nets = init_pair_mlps(7, hidden=4, seeds=[0])
+    >>> shrunk, removed = energy_matched_shrink(nets), ablate_frequencies(nets, keep=False)
+    >>> def varying(n):  # energy of the non-constant part of the a-weights, per unit
+    ...     return fourier_energy(n.input_weights(0, "a"))[:, 1:].sum(axis=1)
+    >>> bool(np.allclose(varying(shrunk), varying(removed), rtol=1e-4))
+    True
+    """
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
+        raise ValueError(f"rank must be a positive integer, got {rank!r}")
+    p = nets.p
+    w = nets.w_in.detach().numpy().astype(np.float64)
+    parts = []
+    for rows in (slice(0, p), slice(p, 2 * p)):
+        functions = np.swapaxes(w[:, rows], 1, 2)            # (K, H, p): one per unit
+        mean = functions.mean(axis=-1, keepdims=True)
+        energy = fourier_energy(functions)[..., 1:]
+        total = energy.sum(axis=-1)
+        matched = -np.sort(-energy, axis=-1)[..., rank - 1]   # energy the ablation removes
+        factor = np.sqrt(np.clip(1 - matched / np.where(total > 0, total, 1), 0, 1))
+        parts.append(np.swapaxes(mean + factor[..., None] * (functions - mean), 1, 2))
+    w_in = torch.as_tensor(np.concatenate(parts, axis=1), dtype=nets.w_in.dtype)
+    return PairMLPs(w_in, nets.b_in.detach().clone(), nets.w_out.detach().clone(),
+                    nets.b_out.detach().clone())
+
+
 def _score(logits: torch.Tensor, tables, pairs, K: int, p: int):
     """Accuracy and mean cross-entropy of logits (K, p*p, p) on each member's pairs."""
     tables = _check_tables(tables)
