@@ -53,3 +53,16 @@ def test_no_saved_widget_state(lab):
     assert "widgets" not in metadata, (
         f"{lab.name} saves widget state, which makes the book load widget JavaScript from a "
         "CDN; re-run it with `make execute` (which does not save it)")
+
+
+CODE_COLUMN = 100  # characters a code cell shows at 1280 px (12 px mono, _static/course.css)
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
+def test_code_lines_fit_the_books_column(lab):
+    # The browser test measures the rendered page; this says which line to wrap, and fails
+    # before a book build is needed.
+    long = [(cell.get("id"), len(line), line[:50])
+            for cell in cells(lab) if cell["cell_type"] == "code"
+            for line in "".join(cell["source"]).split("\n") if len(line) > CODE_COLUMN]
+    assert not long, f"{lab.name}: code lines over {CODE_COLUMN} characters (cell id, length, start): {long}"
