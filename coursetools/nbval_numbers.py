@@ -24,9 +24,10 @@ way (0.345 vs 0.346, 0.10 vs 0.11), so one unit in its last printed digit is all
 decimal point) are exact: counts, sizes and seeds do not depend on the CPU.
 
 Some numbers are chaotic in the training trajectory itself: the epoch at which a network
-first fits every random label moved from 44 to 48 between the two kernels. A lab prints such
-a number marked as approximate, ``~44`` (or ``≈44``), which also tells the student not to
-expect that exact value; a marked number matches within ``RTOL_ROUGH = 0.25``. The claims
+first fits every random label moved from 44 to 48 between the two kernels, and the step at
+which a network groks from 710 to 910. A lab prints such a number marked as approximate,
+``~44`` (or ``≈44``), which also tells the student not to expect that exact value; a marked
+number matches within ``RTOL_ROUGH = 0.4`` of the stored value (or one unit in its last digit). The claims
 cell, not the stored output, is where such a number is held to account.
 
 Whatever is not a number must match character for character, except that a run of spaces
@@ -52,7 +53,7 @@ import re
 __all__ = ["RTOL", "RTOL_ROUGH", "ULPS", "outputs_match", "first_difference", "TolerantText"]
 
 RTOL = 0.03
-RTOL_ROUGH = 0.25
+RTOL_ROUGH = 0.4
 ULPS = 1
 
 # A number as labs print it: optional sign, digits, optional decimals, optional exponent.
@@ -88,14 +89,16 @@ def numbers_match(stored: str, fresh: str) -> bool:
     -------
     >>> numbers_match("2652.7", "2654.7"), numbers_match("12", "13"), numbers_match("0.10", "0.12")
     (True, False, False)
-    >>> numbers_match("~44", "~48"), numbers_match("~44", "~60"), numbers_match("~44", "48")
+    >>> numbers_match("~44", "~48"), numbers_match("~44", "~64"), numbers_match("~44", "48")
     (True, False, False)
     """
     if _rough(stored) or _rough(fresh):
         if not (_rough(stored) and _rough(fresh)):
             return False
-        a, b = float(stored.lstrip("~≈ ")), float(fresh.lstrip("~≈ "))
-        return abs(a - b) <= RTOL_ROUGH * abs(a) * (1 + 1e-9)
+        plain = stored.lstrip("~≈ ")
+        a, b = float(plain), float(fresh.lstrip("~≈ "))
+        unit = 10.0 ** -_decimals(plain) if _is_decimal(plain) else 1.0
+        return abs(a - b) <= max(RTOL_ROUGH * abs(a), ULPS * unit) * (1 + 1e-9)
     if not (_is_decimal(stored) and _is_decimal(fresh)):
         return stored == fresh
     a, b = float(stored), float(fresh)

@@ -58,8 +58,10 @@ def changed_by(token: str, factor: float) -> str:
     ("loss nan", "loss 0.5", False),
     ("-0.0037", "-0.0036", True),
     ("-0.0037", "0.0037", False),
-    ("fitted in ~44 epochs", "fitted in ~48 epochs", True),   # marked approximate: 25 %
-    ("fitted in ~44 epochs", "fitted in ~60 epochs", False),
+    ("fitted in ~44 epochs", "fitted in ~48 epochs", True),   # marked approximate: 40 %
+    ("groks at step ~710", "groks at step ~910", True),
+    ("fitted in ~44 epochs", "fitted in ~64 epochs", False),
+    ("test acc ~0.01", "test acc ~0.00", True),              # or one unit in the last digit
     ("fitted in ~44 epochs", "fitted in 44 epochs", False),   # the mark is part of the text
     ("  p       1.0\n  q     0.5", "  p     1.000\n  q     0.500", True),  # pandas re-layout
     ("  p  1.0  2.0", "  p  1.0", False),                    # a table's shape is exact
@@ -78,6 +80,7 @@ def test_a_difference_is_explained():
     assert "stored 0.417, fresh 0.459" in first_difference("reuse 0.417", "reuse 0.459")
     assert "integers are exact" in first_difference("width 12", "width 13")
     assert "marked ~" in first_difference("~44 epochs", "~80 epochs")
+    assert "RTOL_ROUGH" not in first_difference("~44 epochs", "~80 epochs")
     assert "text differs" in first_difference("test error 0.3", "train error 0.3")
 
 
@@ -88,6 +91,8 @@ def test_every_stored_number_fails_when_changed_by_ten_percent(lab):
     for text in stored_texts(lab):
         for match in DECIMAL.finditer(text):
             token = match.group(0)
+            if text[max(0, match.start() - 2):match.start()].strip()[-1:] in ("~", "≈"):
+                continue  # marked approximate: compared within RTOL_ROUGH, by design
             value, places = float(token), len(match.group(2))
             moved = changed_by(token, 1.1)
             if abs(float(moved) - value) <= 1.5 * ULPS * 10.0 ** -places:
