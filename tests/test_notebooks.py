@@ -343,14 +343,14 @@ def test_execute_notebook_runs_in_cwd_and_imports_utils_from_the_repo(tmp_path):
     nb = new_notebook(cells=[
         new_markdown_cell("not executed"),
         code("import os\nprint(os.getcwd())"),
-        code("import coursetools.notebooks\nprint(coursetools.notebooks.__file__)"),
+        code("import utils.checks\nprint(utils.checks.__file__)"),
     ])
     result = execute_notebook(nb, cwd=tmp_path, timeout=60)
     assert result is nb  # executed in place, as documented
     assert [cell.get("execution_count") for cell in nb.cells] == [None, 1, 2]
     assert Path(nb.cells[1].outputs[0].text.strip()).resolve() == tmp_path.resolve()
     # The kernel runs in tmp_path, so it can only find utils through PYTHONPATH.
-    assert Path(nb.cells[2].outputs[0].text.strip()) == REPO_ROOT / "utils" / "notebooks.py"
+    assert Path(nb.cells[2].outputs[0].text.strip()) == REPO_ROOT / "utils" / "checks.py"
     assert os.environ.get("PYTHONPATH") == pythonpath_before
 
 
