@@ -341,3 +341,17 @@ def test_energy_matched_shrink_against_explicit_projections():
         assert torch.equal(shrunk.w_out, nets.w_out) and torch.equal(shrunk.b_in, nets.b_in)
     with pytest.raises(ValueError, match="rank"):
         energy_matched_shrink(nets, rank=0)
+
+
+def test_first_crossing_against_a_loop():
+    from utils.grokking import first_crossing
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        values = np.sort(rng.random(12)) if rng.random() < 0.5 else rng.random(12)
+        steps = np.cumsum(rng.integers(1, 20, 12))
+        threshold = rng.random()
+        expected = next((int(s) for v, s in zip(values, steps) if v >= threshold), -1)
+        assert first_crossing(values, steps, threshold) == expected
+    with pytest.raises(ValueError, match="same length"):
+        first_crossing([0.1, 0.2], [0], 0.5)
+
