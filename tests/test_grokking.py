@@ -355,3 +355,19 @@ def test_first_crossing_against_a_loop():
     with pytest.raises(ValueError, match="same length"):
         first_crossing([0.1, 0.2], [0], 0.5)
 
+
+
+def test_grok_run_first_step_matches_first_crossing_and_falls_for_losses():
+    from utils.grokking import GrokRun, first_crossing
+    rng = np.random.default_rng(1)
+    steps = np.arange(0, 120, 10)
+    acc, loss = rng.random((3, 12)), rng.random((3, 12))
+    run = GrokRun(steps, acc, acc, loss, loss, None, {}, None, None, [], [])
+    for member in range(3):
+        for threshold in (0.2, 0.5, 0.95):
+            expected = first_crossing(acc[member], steps, threshold)
+            assert run.first_step("test_acc", threshold, member) == (None if expected < 0 else expected)
+            below = next((int(s) for v, s in zip(loss[member], steps) if v <= threshold), None)
+            assert run.first_step("train_loss", threshold, member) == below
+    with pytest.raises(ValueError):
+        run.first_step("norm", 0.5, member=0)
