@@ -451,19 +451,28 @@ def mask_overlap(masks_a: Mapping[str, torch.Tensor],
     {'w': 0.5}
     """
     masks_a, masks_b = _check_masks(masks_a), _check_masks(masks_b)
-    if set(masks_a) != set(masks_b):
-        raise ValueError("masks_a and masks_b must name the same layers; they differ in "
-                         f"{sorted(set(masks_a) ^ set(masks_b))}")
     out = {}
-    for name, a in masks_a.items():
-        b = masks_b[name]
-        if a.shape != b.shape:
-            raise ValueError(f"mask {name!r} has shape {tuple(a.shape)} in masks_a and "
-                             f"{tuple(b.shape)} in masks_b")
+    for name, a, b in _paired(masks_a, masks_b, "masks", "name the same layers", "mask "):
         if not a.any():
             raise ValueError(f"masks_a keeps no weight of {name!r}: overlap undefined")
         out[name] = float((a & b).sum()) / float(a.sum())
     return out
+
+
+def _paired(a: Mapping, b: Mapping, kind: str, same: str, label: str = ""):
+    """(name, a[name], b[name]) for two dicts of tensors with the same names and shapes.
+
+    ``kind`` names the arguments (``masks`` -> masks_a, masks_b) in the error messages.
+    """
+    if set(a) != set(b):
+        raise ValueError(f"{kind}_a and {kind}_b must {same}; they differ in "
+                         f"{sorted(set(a) ^ set(b))}")
+    for name, x in a.items():
+        y = b[name]
+        if x.shape != y.shape:
+            raise ValueError(f"{label}{name!r} has shape {tuple(x.shape)} in {kind}_a and "
+                             f"{tuple(y.shape)} in {kind}_b")
+        yield name, x, y
 
 
 def interpolate_states(state_a: Mapping[str, torch.Tensor], state_b: Mapping[str, torch.Tensor],
@@ -478,15 +487,8 @@ def interpolate_states(state_a: Mapping[str, torch.Tensor], state_b: Mapping[str
     alpha = check_real("alpha", alpha)
     if not isinstance(state_a, Mapping) or not isinstance(state_b, Mapping):
         raise ValueError("state_a and state_b must be state dicts (name -> tensor)")
-    if set(state_a) != set(state_b):
-        raise ValueError("state_a and state_b must hold the same parameters; they differ in "
-                         f"{sorted(set(state_a) ^ set(state_b))}")
     out = {}
-    for name, a in state_a.items():
-        b = state_b[name]
-        if a.shape != b.shape:
-            raise ValueError(f"{name!r} has shape {tuple(a.shape)} in state_a and "
-                             f"{tuple(b.shape)} in state_b")
+    for name, a, b in _paired(state_a, state_b, "state", "hold the same parameters"):
         out[name] = torch.lerp(a.float(), b.float(), alpha).to(a.dtype) \
             if a.is_floating_point() else a.clone()
     return out
