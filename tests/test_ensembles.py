@@ -256,3 +256,275 @@ def test_the_same_network_twice_and_wrong_data_are_rejected():
         train_ensemble([net], X.double(), y)
     with pytest.raises(ValueError, match="same number of rows"):
         train_ensemble([net], X, y[:-1])
+
+
+# --------------------------------------------------------------------------------------------
+# A data order per network (generator=[g_0, ..., g_K-1])
+# --------------------------------------------------------------------------------------------
+
+
+def seeded(seeds):
+    return [torch.Generator().manual_seed(s) for s in seeds]
+
+
+def nets_from(gens, widths, d=5, out=3, **kw):
+    """Each network initialised from its own generator, which then gives its data order
+    (as Lab 0 does: one generator per run for both)."""
+    return [mlp(d, w if isinstance(w, list) else [w], out, generator=g, **kw)
+            for g, w in zip(gens, widths)]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_own_generators_each_member_follows_train_with_its_generator(optimizer, monkeypatch):
+    X, y = data()
+    X_val, y_val = data(40, seed=1)
+    widths = [2, 7, 24]  # one group: the 2-unit network is padded to 24 units
+    assert plan_groups([[5, w, 3] for w in widths], 16) == [[0, 1, 2]]
+    lrs = {"sgd": [0.3, 0.1, 0.001], "adam": [0.1, 0.03, 0.0003]}[optimizer]
+    seeds = [11, 12, 13]
+    kw = dict(loss="cross_entropy", batch_size=16, epochs=12, X_val=X_val, y_val=y_val,
+              evals_per_epoch=2, weight_decay=[0.01, 0.0, 0.05])
+    probe = train_ensemble(nets_from(seeded(seeds), widths), X, y, optimizer=optimizer,
+                           lr=lrs, generator=seeded(seeds), **kw)
+    kw["target_accuracy"] = probe[2]["train_acc"].max() + 0.5 / len(y)
+    gens = seeded(seeds)
+    batch = nets_from(gens, widths)
+    hs = train_ensemble(batch, X, y, optimizer=optimizer, lr=lrs, generator=gens, **kw)
+    reasons = [h.stopped_because for h in hs]
+    assert "target_accuracy" in reasons and "epochs" in reasons, reasons
+    wd = kw.pop("weight_decay")
+    for k, seed in enumerate(seeds):
+        g = torch.Generator().manual_seed(seed)
+        net = nets_from([g], [widths[k]])[0]
+        h = solo(net, X, y, optimizer, monkeypatch, lr=lrs[k], weight_decay=wd[k],
+                 generator=g, **kw)
+        assert_same_trajectory(hs[k], h, batch[k], net, len(y))
+        # each generator is left where training alone leaves it (stopped ones drew less)
+        assert torch.equal(gens[k].get_state(), g.get_state())
+
+
+def test_own_generators_really_give_different_orders():
+    """Same initial weights, different generators: different trajectories; a shared
+    generator (or ignoring the list) would make them identical."""
+    X, y = data()
+    start = nets([8])[0]
+    pair = [copy.deepcopy(start), copy.deepcopy(start)]
+    hs = train_ensemble(pair, X, y, optimizer="sgd", lr=0.1, batch_size=8, epochs=2,
+                        generator=seeded([1, 2]))
+    assert (pair[0][0].weight - pair[1][0].weight).abs().max() > 1e-3
+    assert hs[0]["train_loss"][1] != hs[1]["train_loss"][1]
+    same = [copy.deepcopy(start), copy.deepcopy(start)]  # equal seeds: equal orders
+    train_ensemble(same, X, y, optimizer="sgd", lr=0.1, batch_size=8, epochs=2,
+                   generator=seeded([1, 1]))
+    torch.testing.assert_close(same[0][0].weight, same[1][0].weight, rtol=0, atol=1e-6)
+    torch.testing.assert_close(same[0][0].weight, pair[0][0].weight, rtol=0, atol=1e-6)
+    shared = [copy.deepcopy(start), copy.deepcopy(start)]  # one generator: one order
+    train_ensemble(shared, X, y, optimizer="sgd", lr=0.1, batch_size=8, epochs=2,
+                   generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(shared[1][0].weight, pair[0][0].weight, rtol=0, atol=1e-6)
+
+
+def test_own_generators_with_groups_max_steps_and_full_batch(monkeypatch):
+    """Several groups (own inputs per group), a step budget mid-epoch; and full batch,
+    where the generators are drawn from as train draws them."""
+    X, y = data(120)
+    widths = [[3, 2], [4, 9], [200, 150], [180, 5]]
+    assert len(plan_groups([[5, *w, 3] for w in widths], 32)) > 1
+    seeds = [3, 4, 5, 6]
+    kw = dict(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=32, epochs=50, max_steps=23,
+              evals_per_epoch=2)
+    gens = seeded(seeds)
+    batch = nets_from(gens, widths, activation="tanh")
+    hs = train_ensemble(batch, X, y, generator=gens, **kw)
+    for k, seed in enumerate(seeds):
+        g = torch.Generator().manual_seed(seed)
+        net = nets_from([g], [widths[k]], activation="tanh")[0]
+        h = solo(net, X, y, "sgd", monkeypatch, generator=g, **{
+            key: v for key, v in kw.items() if key != "optimizer"})
+        assert_same_trajectory(hs[k], h, batch[k], net, len(y))
+        assert torch.equal(gens[k].get_state(), g.get_state())
+    gens = seeded(seeds[:2])
+    batch = nets_from(gens, [4, 16])
+    hs = train_ensemble(batch, X, y, optimizer="adam", lr=0.01, epochs=15, generator=gens)
+    for k, seed in enumerate(seeds[:2]):
+        g = torch.Generator().manual_seed(seed)
+        net = nets_from([g], [[4, 16][k]])[0]
+        h = train(net, X, y, optimizer="adam", lr=0.01, epochs=15, generator=g)
+        assert_same_trajectory(hs[k], h, batch[k], net, len(y))
+        assert torch.equal(gens[k].get_state(), g.get_state())
+
+
+def test_own_generators_regression_and_logistic(monkeypatch):
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(64, 4, generator=g)
+    y_real = X[:, :2] @ torch.tensor([[1.0, -1.0], [0.5, 2.0]])
+    y_bin = (X[:, 0] > 0).long()
+    for y, out, loss in [(y_real, 2, "mse"), (y_bin, 1, "logistic"), (y_bin, 2, "mse")]:
+        gens = seeded([7, 8])
+        batch = nets_from(gens, [3, 10], d=4, out=out)
+        hs = train_ensemble(batch, X, y, loss=loss, optimizer="sgd", lr=0.05, batch_size=10,
+                            epochs=4, generator=gens)
+        for k, seed in enumerate([7, 8]):
+            g = torch.Generator().manual_seed(seed)
+            net = nets_from([g], [[3, 10][k]], d=4, out=out)[0]
+            h = train(net, X, y, loss=loss, optimizer="sgd", lr=0.05, batch_size=10,
+                      epochs=4, generator=g)
+            assert_same_trajectory(hs[k], h, batch[k], net, len(y))
+
+
+# --------------------------------------------------------------------------------------------
+# Callback at every evaluation
+# --------------------------------------------------------------------------------------------
+
+
+def correct_and_norm(X, y):
+    def callback(model):
+        with torch.no_grad():
+            return {"correct": (model(X).argmax(1) == y).numpy(),
+                    "norm": float(model[0].weight.norm())}
+    return callback
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_callback_rows_equal_train_with_the_same_callback(batch_size):
+    """Same columns and values as train(callback=...), for a member that stops early too
+    (full batch exercises the evaluation read off the next step's forward pass)."""
+    X, y = data()
+    X_val, y_val = data(40, seed=1)
+    widths, lrs = [3, 12], [0.5, 0.005]
+    kw = dict(optimizer="sgd", batch_size=batch_size, epochs=10 if batch_size else 60,
+              evals_per_epoch=2 if batch_size else 1,
+              callback=correct_and_norm(X_val, y_val))
+    probe = train_ensemble(nets_from(seeded([1, 2]), widths), X, y, lr=lrs,
+                           generator=seeded([1, 2]), **kw)
+    kw["target_accuracy"] = probe[1]["train_acc"].max() + 0.5 / len(y)
+    gens = seeded([1, 2])
+    batch = nets_from(gens, widths)
+    calls = []
+    inner = kw["callback"]
+    kw["callback"] = lambda m: calls.append(next(i for i, b in enumerate(batch) if b is m)) or (
+        inner(m))
+    hs = train_ensemble(batch, X, y, lr=lrs, generator=gens, **kw)
+    assert [h.stopped_because for h in hs] == ["target_accuracy", "epochs"]
+    assert [calls.count(k) for k in range(2)] == [len(h.rows) for h in hs]
+    kw["callback"] = inner
+    for k, seed in enumerate([1, 2]):
+        g = torch.Generator().manual_seed(seed)
+        net = nets_from([g], [widths[k]])[0]
+        h = train(net, X, y, lr=lrs[k], generator=g, **kw)
+        assert_same_trajectory(hs[k], h, batch[k], net, len(y))
+        np.testing.assert_allclose(hs[k]["norm"], h["norm"], rtol=1e-5)
+        # per-example correctness: at most one example on the boundary within rounding
+        assert (hs[k]["correct"] != h["correct"]).sum(axis=1).max() <= 1
+        assert hs[k]["correct"].shape == (len(h.rows), len(y_val))
+
+
+def test_callback_sees_the_weights_of_each_checkpoint():
+    """Not a stale model: the norm the callback reads changes from row to row, and the last
+    row's equals the trained network's."""
+    X, y = data()
+    batch = nets([4, 16])
+    hs = train_ensemble(batch, X, y, optimizer="sgd", lr=0.3, epochs=5,
+                        callback=lambda m: {"norm": float(m[0].weight.detach().norm())})
+    for h, net in zip(hs, batch):
+        assert len(set(h["norm"].tolist())) == len(h.rows) == 6
+        assert h.final["norm"] == pytest.approx(float(net[0].weight.norm()), rel=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# Masks: pruned weights stay exactly zero
+# --------------------------------------------------------------------------------------------
+
+
+def random_mask(shape, density, seed):
+    return torch.rand(shape, generator=torch.Generator().manual_seed(seed)) < density
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_masks_match_apply_masks_then_train(optimizer, monkeypatch):
+    from utils.pruning import apply_masks
+    X, y = data()
+    widths = [[3, 6], [10, 4], [40, 30]]  # the first two are padded in their group
+    gens = seeded([21, 22, 23])
+    batch = nets_from(gens, widths)
+    alone = copy.deepcopy(batch)
+    masks = [{"0.weight": random_mask((3, 5), 0.5, 1), "4.weight": random_mask((3, 6), 0.6, 2)},
+             None,
+             [random_mask((40, 5), 0.3, 3), random_mask((30, 40), 0.2, 4).float(), None]]
+    kw = dict(lr=0.05 if optimizer == "sgd" else 0.01, weight_decay=0.02, batch_size=16,
+              epochs=6, evals_per_epoch=2)
+    if optimizer == "sgd":
+        kw["momentum"] = 0.9
+    hs = train_ensemble(batch, X, y, optimizer=optimizer, masks=masks, generator=gens, **kw)
+    solo_gens = seeded([21, 22, 23])
+    for k, net in enumerate(alone):
+        names = ["0.weight", "2.weight", "4.weight"]
+        m = masks[k]
+        if isinstance(m, list):
+            m = {name: t.bool() for name, t in zip(names, m) if t is not None}
+        if m:
+            apply_masks(net, m)
+        # the solo generators must be where the batch's were after initialisation
+        nets_from([solo_gens[k]], [widths[k]])
+        h = solo(net, X, y, optimizer, monkeypatch, generator=solo_gens[k], **kw)
+        assert_same_trajectory(hs[k], h, batch[k], net, len(y))
+        for name, keep in (m or {}).items():
+            weight = dict(batch[k].named_parameters())[name]
+            assert (weight[~keep] == 0).all()  # exactly zero
+            assert (weight[keep] != 0).all()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_a_masked_weight_that_would_move_stays_zero(optimizer):
+    """Without the mask the pruned weights move far from 0 (and start away from it); with
+    it they are exactly 0 at every checkpoint, the others train."""
+    X, y = data()
+    dense, pruned = nets([8]), nets([8])
+    keep = random_mask((8, 5), 0.5, 0)
+    before = pruned[0][0].weight.detach().clone()
+    assert (before[~keep] != 0).all()
+    kw = dict(optimizer=optimizer, lr=0.05, weight_decay=0.01, batch_size=16, epochs=4)
+    train_ensemble(dense, X, y, **kw)
+    moved = (dense[0][0].weight - before)[~keep].abs()
+    assert moved.min() > 1e-4
+    hs = train_ensemble(pruned, X, y, masks=[{"0.weight": keep}], **kw,
+                        callback=lambda m: {"pruned": m[0].weight[~keep].detach().clone()})
+    assert (hs[0]["pruned"] == 0).all() and len(hs[0].rows) == 5
+    assert (pruned[0][0].weight[~keep] == 0).all()
+    assert (pruned[0][0].weight - before)[keep].abs().min() > 0
+    assert (pruned[0][2].weight != 0).all()  # an unmasked layer is dense
+
+
+# --------------------------------------------------------------------------------------------
+# Clear errors for the new arguments
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"generator": seeded([1])}, "a list of 2 \\(one per model\\), got a list of 1"),
+    ({"generator": [torch.Generator(), 3]}, r"generator\[1\] must be a torch.Generator"),
+    ({"generator": 7}, "generator must be a torch.Generator"),
+    ({"masks": [None]}, r"one entry per model \(2\), got 1"),
+    ({"masks": {"0.weight": torch.ones(4, 5)}}, "masks must be a list of 2"),
+    ({"masks": [{"0.weight": torch.ones(5, 4)}, None]},
+     r"masks\[0\]\['0.weight'\] has shape \(5, 4\), but the weight 0.weight of models\[0\] "
+     r"has shape \(4, 5\)"),
+    ({"masks": [None, {"2.weight": torch.full((3, 8), 0.5)}]}, "only 0 and 1.*0.5"),
+    ({"masks": [None, {"2.bias": torch.ones(3)}]}, "biases are never masked"),
+    ({"masks": [[torch.ones(4, 5)], None]}, r"one mask \(or None\) per Linear layer"),
+    ({"masks": [{"0.weight": [[1.0] * 5] * 4}, None]}, "must be a torch tensor"),
+    ({"masks": ["dense", None]}, r"masks\[0\] must be None, a dict"),
+    ({"callback": "print"}, "callback must be callable"),
+    ({"callback": lambda m: 1.0}, "callback must return a dict"),
+])
+def test_bad_generators_masks_and_callbacks_are_rejected(kwargs, message):
+    X, y = data()
+    with pytest.raises(ValueError, match=message):
+        train_ensemble(nets([4, 8]), X, y, **kwargs)
+
+
+def test_the_same_generator_twice_is_rejected():
+    X, y = data()
+    g = torch.Generator()
+    with pytest.raises(ValueError, match=r"generator\[0\] and generator\[1\] are the same"):
+        train_ensemble(nets([4, 8]), X, y, generator=[g, g])

@@ -27,8 +27,15 @@ all in one ``addmm``; each later layer is one ``baddbmm`` per group of networks 
 - padding a 4-unit network to 256 units would waste most of the arithmetic, so networks are
   sorted by size and split into groups, each padded only to its own widest member
   (:func:`plan_groups` picks the split that minimises an estimate of the time per step).
-- the networks share the data: every network sees the same minibatch order, the one
-  :func:`utils.training.train` draws from ``generator``.
+- data order: with one ``generator`` every network sees the minibatch order
+  :func:`utils.training.train` draws from it; with a list, network k draws its own order
+  from ``generator[k]``, its minibatch is gathered into a ``(K, b, in)`` batch and the
+  first layer too becomes one batched product per group.
+- masks (pruned weights) are one 0/1 tensor laid out like the parameters: the pruned
+  weights start at 0, their gradient is multiplied by 0 and they are zeroed again after
+  every step, so they stay exactly 0 whatever the optimizer.
+- a ``callback`` sees each network as :func:`utils.training.train`'s does: its weights are
+  written back into the model before the call.
 - a network that reaches its stopping rule (target accuracy, target loss, step budget)
   leaves the batch: its weights are written back and no longer change, and its optimizer
   state goes with it, while the others go on.
@@ -44,7 +51,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Real
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -244,7 +251,8 @@ class _Stack:
     of ``theta`` belongs to.
     """
 
-    def __init__(self, models: list[nn.Sequential], spec: _Spec, plan: list[list[int]]):
+    def __init__(self, models: list[nn.Sequential], spec: _Spec, plan: list[list[int]],
+                 masks: list[list[torch.Tensor | None]] | None = None):
         self.bias, self.dtype = spec.bias, spec.dtype
         self.activation = {nn.ReLU: torch.relu, nn.Tanh: torch.tanh}.get(
             spec.activation, lambda z: F.gelu(z, approximate=spec.gelu_approximate))
@@ -254,34 +262,47 @@ class _Stack:
                  (m[-1].out_features,) for m in models]
         self.widths = [[max(sizes[m][l] for m in g) for l in range(self.depth + 1)]
                        for g in self.groups]
-        blocks, owners = [], []  # tensors, and who owns each entry (same shapes)
+        blocks, owners, keeps = [], [], []  # tensors, who owns each entry, the 0/1 mask
         for l in range(self.depth):
-            for W, b, owner_W, owner_b in self._layer(models, l):
+            for W, b, owner_W, owner_b, keep_W in self._layer(models, l, masks):
                 blocks.append(W)
                 owners.append(owner_W)
+                keeps.append(keep_W)
                 if b is not None:
                     blocks.append(b)
                     owners.append(owner_b)
+                    keeps.append(torch.ones_like(b))
         self.theta = torch.cat([t.reshape(-1) for t in blocks])
         self.owner = torch.cat([o.reshape(-1) for o in owners])
+        # With masks: 1 where a weight trains, 0 where it is pruned (and on the padding,
+        # which is 0 anyway). The pruned weights start at 0, their gradient is zeroed and
+        # they are zeroed again after every step (see train_ensemble).
+        self.keep_mask = None
+        if masks is not None:
+            self.keep_mask = torch.cat([t.reshape(-1) for t in keeps])
+            self.theta.mul_(self.keep_mask)
         self._make_views()
 
-    def _layer(self, models, l: int):
-        """Layer ``l`` as blocks (weight, bias or None, owners of weight, owners of bias)."""
+    def _layer(self, models, l: int, masks=None):
+        """Layer ``l`` as blocks (weight, bias or None, owners of weight, owners of bias,
+        0/1 mask of the weight: the member's mask, or ones, and 0 on the padding)."""
         pieces = []
         for g, w in zip(self.groups, self.widths):
             k, fan_in, fan_out = len(g), w[l], w[l + 1]
             W = torch.zeros(k, fan_out, fan_in, dtype=self.dtype)
+            keep = torch.zeros(k, fan_out, fan_in, dtype=self.dtype)
             b = torch.zeros(k, fan_out, 1, dtype=self.dtype) if self.bias else None
             for j, m in enumerate(g):
                 linear = models[m][2 * l]
                 o, i = linear.weight.shape
                 W[j, :o, :i] = linear.weight.detach()
+                mask = masks[m][l] if masks is not None else None
+                keep[j, :o, :i] = 1 if mask is None else mask
                 if b is not None:
                     b[j, :o, 0] = linear.bias.detach()
             owner = torch.tensor(g, dtype=torch.long).view(k, 1, 1)
             pieces.append((W, b, owner.expand(W.shape),
-                           owner.expand(b.shape) if b is not None else None))
+                           owner.expand(b.shape) if b is not None else None, keep))
         if l > 0:
             return pieces
         # First layer: the groups' rows stacked, (sum_g K_g w_g, in) and (sum_g K_g w_g, 1).
@@ -289,7 +310,7 @@ class _Stack:
             return torch.cat([t.reshape(-1, t.shape[2]) for t in tensors])
         return [(rows([p[0] for p in pieces]), rows([p[1] for p in pieces]) if self.bias else
                  None, rows([p[2] for p in pieces]), rows([p[3] for p in pieces])
-                 if self.bias else None)]
+                 if self.bias else None, rows([p[4] for p in pieces]))]
 
     def _shapes(self) -> list[tuple[int, ...]]:
         """Shapes of the blocks in ``theta``, in order."""
@@ -317,23 +338,38 @@ class _Stack:
         return [m for g in self.groups for m in g]
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Outputs ``(K, out, n)`` of every network on the shared inputs ``X`` (n, in)."""
+        """Outputs ``(K, out, n)`` of every network, on the shared inputs ``X`` (n, in) or,
+        when ``X`` is ``(K, n, in)``, each network on its own inputs (in ``members`` order)."""
         params = iter(self.params)
         W0 = next(params)
         b0 = next(params) if self.bias else None
-        h = W0 @ X.T if b0 is None else torch.addmm(b0, W0, X.T)  # (U, n)
-        n = X.shape[0]
-        if self.depth == 1:  # linear models: the first layer is the output
-            return h.view(-1, self.widths[0][1], n)
+        units = [len(g) * w[1] for g, w in zip(self.groups, self.widths)]
+        n = X.shape[-2]
+        last = self.depth == 1  # linear models: the first layer is the output
+        if X.ndim == 2:
+            h = W0 @ X.T if b0 is None else torch.addmm(b0, W0, X.T)  # (U, n)
+            if not last:
+                h = self.activation(h)
+            # split (not slicing): its backward is one concatenation, not a zero-filled
+            # full-size tensor per group
+            parts = [p.view(len(g), w[1], n)  # (K_g, w, n), contiguous
+                     for g, w, p in zip(self.groups, self.widths, h.split(units))]
+        else:  # own inputs: the first layer too is one batched product per group
+            Ws = W0.split(units)
+            bs = b0.split(units) if b0 is not None else [None] * len(units)
+            Xs = X.transpose(1, 2).split([len(g) for g in self.groups])  # (K_g, in, n)
+            parts = []
+            for g, w, Wg, bg, Xg in zip(self.groups, self.widths, Ws, bs, Xs):
+                Wg = Wg.view(len(g), w[1], -1)
+                hg = (torch.bmm(Wg, Xg) if bg is None else
+                      torch.baddbmm(bg.view(len(g), w[1], 1), Wg, Xg))
+                parts.append(hg if last else self.activation(hg))
+        if last:
+            return torch.cat(parts) if len(parts) > 1 else parts[0]
         later = [[(next(params), next(params) if self.bias else None) for _ in self.groups]
                  for _ in range(1, self.depth)]
-        h = self.activation(h)
-        # split (not slicing): its backward is one concatenation, not a zero-filled
-        # full-size tensor per group
-        parts = h.split([len(g) * w[1] for g, w in zip(self.groups, self.widths)])
         outputs = []
-        for gi, (g, w, part) in enumerate(zip(self.groups, self.widths, parts)):
-            hg = part.view(len(g), w[1], n)  # (K_g, w, n), contiguous
+        for gi, hg in enumerate(parts):
             for l, layer in enumerate(later):
                 W, b = layer[gi]
                 hg = torch.bmm(W, hg) if b is None else torch.baddbmm(b, W, hg)
@@ -354,6 +390,8 @@ class _Stack:
         # Each block keeps whole rows (first layer) or whole member slices (later layers),
         # so selecting entries of the flattened blocks leaves exactly the smaller blocks.
         self.theta, self.owner = self.theta[mask], self.owner[mask]
+        if self.keep_mask is not None:
+            self.keep_mask = self.keep_mask[mask]
         kept = [(g2, w) for g2, w in (([m for m in g if m in members], w)
                                       for g, w in zip(self.groups, self.widths)) if g2]
         self.groups, self.widths = [g for g, _ in kept], [w for _, w in kept]
@@ -388,24 +426,33 @@ class _Stack:
 # --------------------------------------------------------------------------------------------
 
 
-def _member_losses(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
-    """Per-network mean loss ``(K,)`` of outputs ``(K, c, n)``, as utils.training.loss_fn."""
+def _member_losses(outputs: torch.Tensor, y: torch.Tensor, loss: str,
+                   own: bool = False) -> torch.Tensor:
+    """Per-network mean loss ``(K,)`` of outputs ``(K, c, n)``, as utils.training.loss_fn.
+
+    ``y`` holds the labels (or targets) of the n examples, shared by all networks, or with
+    ``own`` a leading axis of K: each network's own examples."""
     k, c, n = outputs.shape
     if loss == "cross_entropy":
         log_p = outputs.log_softmax(dim=1)
-        return -log_p.gather(1, y.view(1, 1, n).expand(k, 1, n)).view(k, n).mean(dim=1)
+        index = y.view(k, 1, n) if own else y.view(1, 1, n).expand(k, 1, n)
+        return -log_p.gather(1, index).view(k, n).mean(dim=1)
     if loss == "logistic":
-        return F.binary_cross_entropy_with_logits(outputs.view(k, n), y.float().expand(k, n),
+        target = y.float().view(k, n) if own else y.float().expand(k, n)
+        return F.binary_cross_entropy_with_logits(outputs.view(k, n), target,
                                                   reduction="none").mean(dim=1)
     if y.dtype in (torch.int64, torch.int32):
-        target = F.one_hot(y, num_classes=c).to(outputs.dtype)
+        target = F.one_hot(y, num_classes=c).to(outputs.dtype)  # (n, c) or (k, n, c)
     else:
-        target = y.reshape(n, c).to(outputs.dtype)
-    return ((outputs - target.T) ** 2).sum(dim=1).mean(dim=1)
+        target = y.reshape(k, n, c) if own else y.reshape(n, c)
+        target = target.to(outputs.dtype)
+    return ((outputs - target.transpose(-1, -2)) ** 2).sum(dim=1).mean(dim=1)
 
 
 def _member_accuracies(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
-    """Per-network accuracy ``(K,)`` of outputs ``(K, c, n)``; NaN for real-valued targets."""
+    """Per-network accuracy ``(K,)`` of outputs ``(K, c, n)``; NaN for real-valued targets.
+
+    ``y``: labels ``(n,)`` shared by all networks, or ``(K, n)``, each network's own."""
     k, _, n = outputs.shape
     if y.dtype not in (torch.int64, torch.int32):
         return torch.full((k,), float("nan"))
@@ -533,6 +580,87 @@ def _check_targets(y: torch.Tensor, loss: str, n_out: int, name: str) -> None:
                          f"example (the models' outputs), got shape {tuple(y.shape)}")
 
 
+def _generators(generator, k: int) -> tuple[torch.Generator | None,
+                                            list[torch.Generator] | None]:
+    """(the shared generator or None, the list of K own generators or None)."""
+    if generator is None or isinstance(generator, torch.Generator):
+        return generator, None
+    if not isinstance(generator, (list, tuple)):
+        raise ValueError(f"generator must be a torch.Generator (one order shared by all "
+                         f"models) or a list of {k} (one per model), got "
+                         f"{type(generator).__name__}")
+    gens = list(generator)
+    if len(gens) != k:
+        raise ValueError(f"generator must be one torch.Generator or a list of {k} (one per "
+                         f"model), got a list of {len(gens)}")
+    for i, g in enumerate(gens):
+        if not isinstance(g, torch.Generator):
+            raise ValueError(f"generator[{i}] must be a torch.Generator, got "
+                             f"{type(g).__name__}")
+    seen: dict[int, int] = {}
+    for i, g in enumerate(gens):
+        if id(g) in seen:
+            raise ValueError(f"generator[{seen[id(g)]}] and generator[{i}] are the same "
+                             f"torch.Generator: trained alone, each network would draw every "
+                             f"order from its own; give each its own, or pass one generator "
+                             f"to share one order")
+        seen[id(g)] = i
+    return None, gens
+
+
+def _member_masks(masks, models: list[nn.Sequential],
+                  dtype: torch.dtype) -> list[list[torch.Tensor | None]] | None:
+    """Per model, per Linear layer: the weight's 0/1 mask as ``dtype``, or None (no mask)."""
+    if masks is None:
+        return None
+    k = len(models)
+    if not isinstance(masks, (list, tuple)):
+        raise ValueError(f"masks must be a list of {k} entries, one per model (None, a dict "
+                         f"of weight name -> 0/1 tensor as utils.pruning makes, or a list of "
+                         f"one tensor or None per Linear layer), got {type(masks).__name__}")
+    if len(masks) != k:
+        raise ValueError(f"masks must hold one entry per model ({k}), got {len(masks)}")
+    out = []
+    for i, (entry, model) in enumerate(zip(masks, models)):
+        linears = list(model)[0::2]
+        names = [f"{2 * l}.weight" for l in range(len(linears))]
+        if entry is None:
+            layers = [None] * len(linears)
+        elif isinstance(entry, Mapping):
+            unknown = [name for name in entry if name not in names]
+            if unknown:
+                raise ValueError(f"masks[{i}] names {unknown}, not weights of models[{i}]: "
+                                 f"its weights are {names} (biases are never masked)")
+            layers = [entry.get(name) for name in names]
+        elif isinstance(entry, (list, tuple)):
+            if len(entry) != len(linears):
+                raise ValueError(f"masks[{i}] must hold one mask (or None) per Linear layer "
+                                 f"of models[{i}] ({len(linears)}), got {len(entry)}")
+            layers = list(entry)
+        else:
+            raise ValueError(f"masks[{i}] must be None, a dict of weight name -> tensor, or a "
+                             f"list of one tensor (or None) per layer, got "
+                             f"{type(entry).__name__}")
+        for l, (mask, linear) in enumerate(zip(layers, linears)):
+            if mask is None:
+                continue
+            where = f"masks[{i}][{names[l]!r}]"
+            if not isinstance(mask, torch.Tensor):
+                raise ValueError(f"{where} must be a torch tensor, got {type(mask).__name__}")
+            if tuple(mask.shape) != tuple(linear.weight.shape):
+                raise ValueError(f"{where} has shape {tuple(mask.shape)}, but the weight "
+                                 f"{names[l]} of models[{i}] has shape "
+                                 f"{tuple(linear.weight.shape)}")
+            binary = (mask == 0) | (mask == 1)
+            if not bool(binary.all()):
+                bad = mask[~binary].reshape(-1)[0].item()
+                raise ValueError(f"{where} must hold only 0 and 1 (or False and True): 1 "
+                                 f"keeps a weight, 0 prunes it; got the value {bad}")
+            layers[l] = mask.detach().to(dtype)
+        out.append(layers)
+    return out if any(m is not None for layers in out for m in layers) else None
+
+
 def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Tensor, *,
                    loss: str = "cross_entropy", optimizer: str = "adam",
                    lr: float | Sequence[float] = 1e-3,
@@ -541,7 +669,9 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
                    max_steps: int | None = None, target_accuracy: float | None = None,
                    target_loss: float | None = None, X_val: torch.Tensor | None = None,
                    y_val: torch.Tensor | None = None, evals_per_epoch: int = 1,
-                   generator: torch.Generator | None = None,
+                   callback: Callable[[nn.Module], Mapping | None] | None = None,
+                   masks: Sequence | None = None,
+                   generator: torch.Generator | Sequence[torch.Generator] | None = None,
                    progress: bool = False) -> list[History]:
     """Train K independent MLPs on ``(X, y)`` at once; return one History per network.
 
@@ -549,8 +679,7 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
     the same initial weights, with the same optimizer and the same minibatch order (to float
     rounding), and its History has the same rows and columns. The trained weights are
     written back into each model, in place. Unlike :func:`utils.training.train` there is no
-    ``penalty`` or ``callback`` (they act on one network at a time): evaluate the trained
-    models afterwards, or train them one by one.
+    ``penalty`` (it acts on one network's graph).
 
     Parameters
     ----------
@@ -564,7 +693,8 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
     optimizer : {'sgd', 'adam', 'adamw'}
         'adam' adds ``weight_decay * w`` to the gradient (coupled L2, ``torch.optim.Adam``,
         as :func:`utils.training.train`); 'adamw' shrinks the weights by ``lr *
-        weight_decay`` apart from the gradient (decoupled, ``torch.optim.AdamW``).
+        weight_decay`` apart from the gradient (decoupled, ``torch.optim.AdamW``). Note the
+        defaults differ from :func:`utils.training.train`'s ('sgd', lr 0.1).
     lr : float or list of K floats
         Learning rate(s), > 0.
     weight_decay : float or list of K floats
@@ -587,9 +717,30 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
         Validation data, evaluated with the training data.
     evals_per_epoch : int
         Evaluations per epoch (evenly spaced in steps), >= 1.
-    generator : torch.Generator, optional
-        Source of the minibatch order, shared by all networks: each sees the order
-        :func:`utils.training.train` would draw from this generator.
+    callback : callable, optional
+        As in :func:`utils.training.train`: at every evaluation (epoch 0 included),
+        ``callback(model)`` is called for each network still training, with
+        ``models[k]`` itself holding network k's current weights (written back in place
+        first); the dict it returns is merged into that network's row (arrays are welcome:
+        ``History[key]`` stacks them). Tell networks apart by identity (``model is
+        models[k]``). It must not change the model: the batch trains its own copy. Each
+        call costs a write-back and whatever the callback computes, one network at a time.
+    masks : list of K entries, optional
+        Per network, None (dense) or the weights to prune: a dict of weight name -> 0/1 (or
+        bool) tensor of that weight's shape, as :mod:`utils.pruning` makes (names
+        ``'0.weight'``, ``'2.weight'``, ...; a weight it does not name is dense), or a list
+        of one tensor (or None) per Linear layer. A pruned weight (0) is set to 0 at the
+        start, its gradient is zeroed and it is zeroed again after every step, so it stays
+        exactly 0 with every optimizer (as after :func:`utils.pruning.apply_masks`).
+        Biases are never masked.
+    generator : torch.Generator or list of K torch.Generators, optional
+        Source of the minibatch order. One generator: every network sees the order
+        :func:`utils.training.train` would draw from it (one shared order). A list:
+        network k draws its own order from ``generator[k]``, as ``train(models[k], ...,
+        generator=generator[k])`` would, and each generator is left as that run would leave
+        it (an order drawn per epoch while the network trains). In full-batch training the
+        order only permutes the sum over examples, so the generators are drawn from as
+        ``train`` would but the networks share the batch.
     progress : bool
         Show a progress bar over epochs.
 
@@ -609,6 +760,17 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
     >>> hs = train_ensemble(nets, X, y, lr=0.05, epochs=300, target_accuracy=1.0)
     >>> [h.stopped_because for h in hs], [h.final["train_acc"] for h in hs]
     (['target_accuracy', 'target_accuracy', 'target_accuracy'], [1.0, 1.0, 1.0])
+
+    Each network with its own data order, a record per checkpoint, and a pruned weight:
+
+    >>> gens = [torch.Generator().manual_seed(s) for s in (1, 2)]
+    >>> nets = [mlp(2, [8], 2, generator=gen) for gen in gens]
+    >>> prune = {"0.weight": torch.ones(8, 2)}; prune["0.weight"][0, 0] = 0
+    >>> hs = train_ensemble(nets, X, y, optimizer="sgd", lr=0.1, batch_size=16, epochs=3,
+    ...                     generator=gens, masks=[prune, None],
+    ...                     callback=lambda m: {"w00": m[0].weight[0, 0].item()})
+    >>> len(hs[0].rows), hs[0]["w00"].tolist() == [0.0] * 4, nets[1][0].weight[0, 0] != 0
+    (4, True, tensor(True))
     """
     if isinstance(models, nn.Sequential):
         raise ValueError("models must be a list of networks; for a single one pass [model] "
@@ -642,6 +804,11 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
     if (X_val is None) != (y_val is None):
         raise ValueError("give both X_val and y_val, or neither")
     evals_per_epoch = check_int("evals_per_epoch", evals_per_epoch, minimum=1)
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be callable (model -> dict or None), got "
+                         f"{type(callback).__name__}")
+    shared_generator, generators = _generators(generator, k)
+    member_masks = _member_masks(masks, models, specs[0].dtype)
     d_in, d_out = specs[0].sizes[0], specs[0].sizes[-1]
     sets = [("X", X, y)] + ([("X_val", X_val, y_val)] if X_val is not None else [])
     for name, A, b in sets:
@@ -654,7 +821,7 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
         _check_targets(b, loss, d_out, "y" + name[1:])
 
     plan = plan_groups([s.sizes for s in specs], batch_size=min(batch_size, n))
-    stack = _Stack(models, specs[0], plan)
+    stack = _Stack(models, specs[0], plan, member_masks)
     opt = _Optimizer(optimizer, stack, lrs, wds, momentum)
     histories = [History() for _ in models]
 
@@ -676,6 +843,14 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
                     accs = _member_accuracies(out, b, loss).tolist()
                 for row, loss_value, acc in zip(rows, losses, accs):
                     row[f"{key}_loss"], row[f"{key}_acc"] = loss_value, acc
+        if callback is not None:
+            for m, row in zip(stack.members, rows):
+                stack.write_back(m, models[m])
+                extra = callback(models[m])
+                if extra is not None and not isinstance(extra, Mapping):
+                    raise ValueError(f"callback must return a dict (merged into the row) or "
+                                     f"None, got {type(extra).__name__}")
+                row.update(extra or {})
         for m, row in zip(stack.members, rows):
             histories[m].rows.append(row)
         return rows
@@ -711,28 +886,48 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
     # (permuted) as the evaluation after step t, so that evaluation is read off it instead
     # of computed again; a network that reached its target then leaves before step t + 1.
     reuse = batch_size >= n
+    # Minibatches of their own: each network's examples are gathered into a (K, b, in)
+    # batch, rows in the stack's order (see _Stack.forward).
+    own = generators is not None and not reuse
+    keep_mask = stack.keep_mask
     pending = None  # (epoch, step) of an evaluation waiting for the next forward pass
     with progress_bar(range(epochs), desc="training ensemble", disable=not progress) as bar:
         for epoch in bar:
-            order = torch.randperm(n, generator=generator)  # as train draws it
+            if generators is None:
+                order = torch.randperm(n, generator=shared_generator)  # as train draws it
+            else:  # each network still training draws its own, as train would
+                orders = torch.zeros(k, n, dtype=torch.long)
+                for m in sorted(stack.members):
+                    orders[m] = torch.randperm(n, generator=generators[m])
+                order = orders[stack.members[0]]  # full batch: any order, the sum is the same
             for i in range(steps_per_epoch):
-                idx = order[i * batch_size:(i + 1) * batch_size]
-                outputs = stack.forward(X[idx])
-                losses = _member_losses(outputs, y[idx], loss)
+                if own:
+                    idx = orders[stack.members, i * batch_size:(i + 1) * batch_size]
+                else:
+                    idx = order[i * batch_size:(i + 1) * batch_size]
+                Xb, yb = X[idx], y[idx]
+                outputs = stack.forward(Xb)
+                losses = _member_losses(outputs, yb, loss, own=own)
                 # Summed over networks: each network's gradient is that of its own loss.
                 grad = stack.flat_grad(losses.sum())
                 if pending is not None:
                     with torch.no_grad():
-                        accs = _member_accuracies(outputs, y[idx], loss).tolist()
+                        accs = _member_accuracies(outputs, yb, loss).tolist()
                     rows = record(*pending, train_metrics=(losses.tolist(), accs))
                     pending = None
                     stopped = reached_target(rows)
                     if stopped:
                         (grad,) = stop(stopped, [grad])
+                        keep_mask = stack.keep_mask
                         if not stack.groups:
                             return histories
                 step += 1
-                opt.step(stack.theta, grad, step)
+                if keep_mask is not None:  # pruned weights: no gradient, and 0 after the step
+                    grad.mul_(keep_mask)
+                    opt.step(stack.theta, grad, step)
+                    stack.theta.mul_(keep_mask)
+                else:
+                    opt.step(stack.theta, grad, step)
                 stopped = {}
                 at = epoch + (i + 1) / steps_per_epoch
                 if (i + 1) in eval_at:
@@ -750,6 +945,7 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
                         stopped = {m: "max_steps" for m in stack.members}
                 if stopped:
                     stop(stopped)
+                    keep_mask = stack.keep_mask
                 if not stack.groups:
                     return histories
             if progress:
