@@ -386,3 +386,33 @@ def test_mask_overlap_brute_force_and_random_masks_overlap_at_their_density():
         mask_overlap(a, {"v": b["w"]})
     with pytest.raises(ValueError, match="keeps no weight"):
         mask_overlap({"w": torch.zeros(2, 3, dtype=torch.bool)}, b)
+
+
+def test_scale_matched_reinit_with_signs_is_the_joint_control_checked_entry_by_entry():
+    init, fresh = small_net(0).state_dict(), small_net(1).state_dict()
+    masks = magnitude_masks(init, 0.8)
+    out = scale_matched_reinit(init, fresh, masks, signs=True)
+    for name, mask in masks.items():
+        # an independent computation, weight by weight, in numpy
+        w0, w1 = init[name].double().numpy(), fresh[name].double().numpy()
+        keep = mask.numpy()
+        factor = np.sqrt(np.mean(w0[keep] ** 2) / np.mean(w1[keep] ** 2))
+        expected = np.where(keep, np.sign(w0) * np.abs(w1), w1) * factor
+        np.testing.assert_allclose(out[name].double().numpy(), expected, rtol=1e-6)
+        kept = out[name][mask]
+        assert torch.equal(torch.sign(kept), torch.sign(init[name][mask]))   # the ticket's signs
+        assert float(kept.double().pow(2).mean().sqrt()) == pytest.approx(
+            float(init[name][mask].double().pow(2).mean().sqrt()), rel=1e-6)  # and its scale
+    for key in fresh:                                 # biases come from the fresh draw
+        if key not in masks:
+            assert torch.equal(out[key], fresh[key])
+    # without signs the kept signs are the fresh draw's (so the option did something), and
+    # the joint control is the signs control rescaled
+    plain = scale_matched_reinit(init, fresh, masks)
+    assert any(not torch.equal(torch.sign(plain[n][m]), torch.sign(out[n][m]))
+               for n, m in masks.items())
+    composed = scale_matched_reinit(init, signed_reinit(init, fresh, masks), masks)
+    for name in masks:
+        assert torch.allclose(composed[name], out[name], rtol=1e-6)
+    with pytest.raises(ValueError, match="True or False"):
+        scale_matched_reinit(init, fresh, masks, signs="yes")

@@ -13,9 +13,10 @@ The tools of the lottery-ticket experiments (Frankle & Carbin, 2019; Frankle et 
   weight decay) or Adam;
 - :func:`iterative_magnitude_pruning` trains, prunes and resets (to the initialization, or
   rewinds to an early checkpoint) for a number of rounds;
-- :func:`magnitude_masks_like`, :func:`signed_reinit`, :func:`scale_matched_reinit` and
-  :func:`mask_overlap` build the controls that separate what a ticket's initial values carry
-  (their signs, their scale, the magnitude at initialization) from the mask itself;
+- :func:`magnitude_masks_like`, :func:`signed_reinit`, :func:`scale_matched_reinit` (with
+  ``signs=True``: signs and scale together) and :func:`mask_overlap` build the controls that
+  separate what a ticket's initial values carry (their signs, their scale, the magnitude at
+  initialization) from the mask itself;
 - :func:`interpolate_states`, :func:`interpolation_curve` and :func:`error_barrier` measure the
   error along the straight line between two trained networks (linear mode connectivity).
 """
@@ -400,7 +401,8 @@ def signed_reinit(init_state: Mapping[str, torch.Tensor], fresh_state: Mapping[s
 
 def scale_matched_reinit(init_state: Mapping[str, torch.Tensor],
                          fresh_state: Mapping[str, torch.Tensor],
-                         masks: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+                         masks: Mapping[str, torch.Tensor],
+                         signs: bool = False) -> dict[str, torch.Tensor]:
     """A re-initialization rescaled, layer by layer, to the scale of the ticket's kept weights.
 
     In each masked layer the fresh weights are multiplied by one factor, so that the root mean
@@ -408,6 +410,20 @@ def scale_matched_reinit(init_state: Mapping[str, torch.Tensor],
     ``init_state``. Signs and relative sizes stay random; only the scale is the ticket's. If a
     ticket beat random re-initialization only because its kept weights are larger (magnitude
     pruning keeps weights that were large at initialization), this control would match it.
+
+    With ``signs=True`` the kept weights also take the signs of ``init_state`` (as in
+    :func:`signed_reinit`): the joint control, the ticket's signs *and* its scale with fresh
+    magnitudes. If signs and scale together were all that a ticket's initial values carry, this
+    control would match the ticket.
+
+    Parameters
+    ----------
+    init_state, fresh_state : dict
+        State dicts of the same network: the original initialization and a fresh draw.
+    masks : dict of name -> bool tensor
+        The ticket's masks (keys are weight names of both states).
+    signs : bool, default False
+        Also give the kept weights the signs of ``init_state``.
 
     Returns
     -------
@@ -417,12 +433,19 @@ def scale_matched_reinit(init_state: Mapping[str, torch.Tensor],
     Example
     -------
     >>> init = {"w.weight": torch.tensor([[3.0, 0.1, -4.0]])}
-    >>> fresh = {"w.weight": torch.tensor([[1.0, 2.0, -1.0]])}
+    >>> fresh = {"w.weight": torch.tensor([[-1.0, 2.0, -1.0]])}
     >>> mask = {"w.weight": torch.tensor([[True, False, True]])}
     >>> scale_matched_reinit(init, fresh, mask)["w.weight"]    # rms of kept 1 -> 3.5355
+    tensor([[-3.5355,  7.0711, -3.5355]])
+    >>> scale_matched_reinit(init, fresh, mask, signs=True)["w.weight"]   # kept: signs of init
     tensor([[ 3.5355,  7.0711, -3.5355]])
     """
+    if not isinstance(signs, bool):
+        raise ValueError(f"signs must be True or False, got {signs!r}")
     init_w, fresh_w, masks = _check_same_weights(init_state, fresh_state, masks)
+    if signs:   # the signs change no magnitude, so the rescaling below is the same
+        fresh_state = signed_reinit(init_state, fresh_state, masks)
+        fresh_w = _weights(fresh_state)
     out = {k: v.detach().clone() for k, v in fresh_state.items()}
     for name, mask in masks.items():
         if not mask.any():
