@@ -7,6 +7,7 @@ word fails, an untouched copy passes. ``make test`` then runs every lab a second
 ``ATEN_CPU_CAPABILITY=default`` (PyTorch's generic kernels), which is how one machine sees
 what another CPU computes; ``test_make_test_runs_the_labs_on_generic_kernels`` guards that.
 """
+import os
 import re
 import subprocess
 import sys
@@ -124,10 +125,13 @@ def _first_cell_printing_a_decimal(nb) -> int:
 
 
 def _run_nbval(path: Path) -> subprocess.CompletedProcess:
+    # The caller's PYTEST_ADDOPTS (say -q, which hides the summary line read below) must not
+    # reach the inner run.
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     return subprocess.run(
         [sys.executable, "-m", "pytest", str(path), "-q", "-x", "-p", "no:xdist",
          "-p", "no:randomly", "--rootdir", str(ROOT), "-c", str(ROOT / "pytest.ini")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.fixture(scope="module")
