@@ -257,6 +257,9 @@ class _Stack:
         self.activation = {nn.ReLU: torch.relu, nn.Tanh: torch.tanh}.get(
             spec.activation, lambda z: F.gelu(z, approximate=spec.gelu_approximate))
         self.depth = len(spec.sizes) - 1  # number of Linear layers
+        # ReLU, tanh and linear models have their backward pass written out (loss_and_grad);
+        # GELU goes through autograd (forward + flat_grad)
+        self.manual = spec.activation in (None, nn.ReLU, nn.Tanh)
         self.groups = [list(g) for g in plan]
         sizes = [tuple(m[2 * l].in_features for l in range(self.depth)) +
                  (m[-1].out_features,) for m in models]
@@ -305,17 +308,21 @@ class _Stack:
                            owner.expand(b.shape) if b is not None else None, keep))
         if l > 0:
             return pieces
-        # First layer: the groups' rows stacked, (sum_g K_g w_g, in) and (sum_g K_g w_g, 1).
+        # First layer: the groups' rows stacked, (sum_g K_g w_g, in), with the bias as one
+        # more column (the inputs get a column of ones), so that one product gives both.
         def rows(tensors):
             return torch.cat([t.reshape(-1, t.shape[2]) for t in tensors])
-        return [(rows([p[0] for p in pieces]), rows([p[1] for p in pieces]) if self.bias else
-                 None, rows([p[2] for p in pieces]), rows([p[3] for p in pieces])
-                 if self.bias else None, rows([p[4] for p in pieces]))]
+        W, owner, keep = (rows([p[i] for p in pieces]) for i in (0, 2, 4))
+        if self.bias:
+            W = torch.cat([W, rows([p[1] for p in pieces])], dim=1)
+            owner = torch.cat([owner, owner[:, :1]], dim=1)
+            keep = torch.cat([keep, torch.ones_like(keep[:, :1])], dim=1)
+        return [(W, None, owner, None, keep)]
 
     def _shapes(self) -> list[tuple[int, ...]]:
         """Shapes of the blocks in ``theta``, in order."""
         units = sum(len(g) * w[1] for g, w in zip(self.groups, self.widths))
-        shapes = [(units, self.widths[0][0])] + ([(units, 1)] if self.bias else [])
+        shapes = [(units, self.widths[0][0] + self.bias)]
         for l in range(1, self.depth):
             for g, w in zip(self.groups, self.widths):
                 shapes.append((len(g), w[l + 1], w[l]))
@@ -324,13 +331,118 @@ class _Stack:
         return shapes
 
     def _make_views(self) -> None:
-        """Leaf tensors that share ``theta``'s memory: what forward() differentiates."""
-        self.params, offset = [], 0
+        """Leaf tensors that share ``theta``'s memory: what forward() differentiates; and the
+        same blocks of a flat gradient buffer, per group, for :meth:`loss_and_grad`."""
+        self.params, self.grad_views, offset = [], [], 0
+        grad_views = self.grad_views
+        self.grad = torch.empty_like(self.theta)
         for shape in self._shapes():
             size = int(np.prod(shape))
             view = self.theta[offset:offset + size].view(shape)
             self.params.append(view.detach().requires_grad_(True))
+            grad_views.append(self.grad[offset:offset + size].view(shape))
             offset += size
+        # Per group g and layer l: (weight, bias or None, weight's grad, bias's grad or None),
+        # the first layer's as 2-D blocks of rows (K_g w_g, in) and (K_g w_g, 1).
+        units = [len(g) * w[1] for g, w in zip(self.groups, self.widths)]
+        self.blocks = [[] for _ in self.groups]
+        first = [t.split(units) for t in (self.params[0], grad_views[0])]
+        for gi in range(len(self.groups)):
+            self.blocks[gi].append((first[0][gi], None, first[1][gi], None))  # bias: last column
+            for l in range(1, self.depth):
+                index = self._index(l, gi)
+                b = index + 1 if self.bias else None
+                self.blocks[gi].append((self.params[index], self.params[b] if b else None,
+                                        grad_views[index], grad_views[b] if b else None))
+
+    @torch.no_grad()
+    def loss_and_grad(self, X: torch.Tensor, y: torch.Tensor, loss: str,
+                      own: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-network losses ``(K,)`` and outputs ``(K, out, n)``; the gradient of the
+        summed losses is written into ``self.grad`` (laid out like ``theta``).
+
+        The backward pass written out (ReLU, tanh or none): the products autograd would
+        run, without its bookkeeping, each result written into its block of a buffer (no
+        concatenations), activations overwritten in place. The first layer is one product
+        for all networks each way (with ``own`` inputs, one per group), and so are its
+        activation and the activation's derivative. ``X`` is ``(n, in)``, or ``(K, n, in)``
+        with ``own``: each network's own examples (``y`` then ``(K, n)``).
+        """
+        n = X.shape[-2]
+        relu = self.activation is torch.relu
+        sizes = [len(g) for g in self.groups]
+        units = [len(g) * w[1] for g, w in zip(self.groups, self.widths)]
+        W0 = self.params[0]
+        if self.bias:  # a column of ones meets the first layer's bias column
+            X = torch.cat([X, X.new_ones(X.shape[:-1] + (1,))], dim=-1)
+        Xs = X.transpose(1, 2).split(sizes) if own else None  # (K_g, in, n)
+        # first layer of all networks: (U, n), rows group by group
+        h1 = torch.empty(sum(units), n, dtype=self.dtype)
+        h1s = [part.view(len(g), w[1], n)
+               for g, w, part in zip(self.groups, self.widths, h1.split(units))]
+        if own:
+            for gi, (g, w) in enumerate(zip(self.groups, self.widths)):
+                W = self.blocks[gi][0][0]
+                torch.bmm(W.view(len(g), w[1], -1), Xs[gi], out=h1s[gi])
+        else:
+            torch.mm(W0, X.T, out=h1)
+        if self.depth == 1:  # linear models: the first layer is the output
+            out = h1.view(sum(sizes), -1, n)
+            hidden = None
+        else:
+            h1 = h1.relu_() if relu else h1.tanh_()
+            out = torch.empty(sum(sizes), self.widths[0][-1], n, dtype=self.dtype)
+            outs = out.split(sizes)
+            hidden = []  # per group: the activations entering layers 1 .. depth - 1
+            for gi in range(len(self.groups)):
+                h, hs = h1s[gi], [h1s[gi]]
+                for l in range(1, self.depth):
+                    W, b, _, _ = self.blocks[gi][l]
+                    target = outs[gi] if l == self.depth - 1 else None
+                    h = (torch.bmm(W, h, out=target) if b is None else
+                         torch.baddbmm(b, W, h, out=target))
+                    if l < self.depth - 1:
+                        h = h.relu_() if relu else h.tanh_()
+                        hs.append(h)
+                hidden.append(hs)
+        losses, d_out = _member_losses_and_grads(out, y, loss, own)
+        if self.depth == 1:
+            dz1 = d_out.view(sum(units), n)
+        else:
+            dz1 = torch.empty(sum(units), n, dtype=self.dtype)
+            dz1s = [part.view(len(g), w[1], n)
+                    for g, w, part in zip(self.groups, self.widths, dz1.split(units))]
+            for gi, dz in enumerate(d_out.split(sizes)):
+                hs = hidden[gi]
+                for l in range(self.depth - 1, 0, -1):
+                    W, _, gW, gb = self.blocks[gi][l]
+                    h = hs[l - 1]
+                    torch.bmm(dz, h.transpose(1, 2), out=gW)
+                    if gb is not None:
+                        torch.sum(dz, dim=2, keepdim=True, out=gb)
+                    if l > 1:
+                        dh = torch.bmm(W.transpose(1, 2), dz)
+                        dz = (torch.ops.aten.threshold_backward(dh, h, 0) if relu else
+                              torch.ops.aten.tanh_backward(dh, h))
+                    else:  # into the first layer's buffer; its derivative comes below
+                        torch.bmm(W.transpose(1, 2), dz, out=dz1s[gi])
+            if relu:
+                torch.ops.aten.threshold_backward.grad_input(dz1, h1, 0, grad_input=dz1)
+            else:
+                torch.ops.aten.tanh_backward.grad_input(dz1, h1, grad_input=dz1)
+        gW0 = self.grad_views[0]
+        if own:
+            for gi, (g, w) in enumerate(zip(self.groups, self.widths)):
+                _, _, gW, _ = self.blocks[gi][0]
+                dz = dz1.split(units)[gi].view(len(g), w[1], n)
+                torch.bmm(dz, Xs[gi].transpose(1, 2), out=gW.view(len(g), w[1], -1))
+        else:
+            torch.mm(dz1, X, out=gW0)  # with the bias's gradient: dz1 times the ones
+        return losses, out
+
+    def _index(self, l: int, gi: int) -> int:
+        """Position in ``params`` of layer ``l``'s (>= 1) weight for group ``gi``."""
+        return 1 + (2 if self.bias else 1) * ((l - 1) * len(self.groups) + gi)
 
     @property
     def members(self) -> list[int]:
@@ -342,7 +454,7 @@ class _Stack:
         when ``X`` is ``(K, n, in)``, each network on its own inputs (in ``members`` order)."""
         params = iter(self.params)
         W0 = next(params)
-        b0 = next(params) if self.bias else None
+        W0, b0 = (W0[:, :-1], W0[:, -1:]) if self.bias else (W0, None)
         units = [len(g) * w[1] for g, w in zip(self.groups, self.widths)]
         n = X.shape[-2]
         last = self.depth == 1  # linear models: the first layer is the output
@@ -403,7 +515,6 @@ class _Stack:
         """Copy network ``member``'s (unpadded) parameters into ``model``, in place."""
         gi = next(i for i, g in enumerate(self.groups) if member in g)
         j = self.groups[gi].index(member)
-        per_layer = 2 if self.bias else 1
         start = sum(len(g) * w[1] for g, w in zip(self.groups[:gi], self.widths[:gi]))
         w1 = self.widths[gi][1]
         for l in range(self.depth):
@@ -413,9 +524,9 @@ class _Stack:
                 rows = slice(start + j * w1, start + j * w1 + o)
                 linear.weight.copy_(self.params[0][rows, :i])
                 if self.bias:
-                    linear.bias.copy_(self.params[1][rows, 0])
+                    linear.bias.copy_(self.params[0][rows, -1])
             else:
-                index = per_layer * (1 + (l - 1) * len(self.groups) + gi)
+                index = self._index(l, gi)
                 linear.weight.copy_(self.params[index][j, :o, :i])
                 if self.bias:
                     linear.bias.copy_(self.params[index + 1][j, :o, 0])
@@ -449,6 +560,32 @@ def _member_losses(outputs: torch.Tensor, y: torch.Tensor, loss: str,
     return ((outputs - target.transpose(-1, -2)) ** 2).sum(dim=1).mean(dim=1)
 
 
+def _member_losses_and_grads(outputs: torch.Tensor, y: torch.Tensor, loss: str,
+                             own: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_member_losses` and its gradient with respect to ``outputs`` (each network's
+    mean loss differentiated by hand: softmax minus one-hot, 2 (out - target), sigmoid
+    minus label, each over n)."""
+    k, c, n = outputs.shape
+    if loss == "cross_entropy":
+        index = y.view(k, 1, n) if own else y.view(1, 1, n).expand(k, 1, n)
+        log_p = outputs.log_softmax(dim=1)
+        losses = -log_p.gather(1, index).view(k, n).mean(dim=1)
+        grad = log_p.exp_()
+        grad.scatter_add_(1, index, torch.full((k, 1, n), -1.0, dtype=grad.dtype))
+        return losses, grad.div_(n)
+    if loss == "logistic":
+        z = outputs.view(k, n)
+        target = y.to(outputs.dtype).view(k, n) if own else y.to(outputs.dtype).expand(k, n)
+        losses = F.binary_cross_entropy_with_logits(z, target, reduction="none").mean(dim=1)
+        return losses, (torch.sigmoid(z) - target).div_(n).view(k, c, n)
+    if y.dtype in (torch.int64, torch.int32):
+        target = F.one_hot(y, num_classes=c).to(outputs.dtype)
+    else:
+        target = (y.reshape(k, n, c) if own else y.reshape(n, c)).to(outputs.dtype)
+    diff = outputs - target.transpose(-1, -2)
+    return (diff ** 2).sum(dim=1).mean(dim=1), diff.mul_(2.0 / n)
+
+
 def _member_accuracies(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
     """Per-network accuracy ``(K,)`` of outputs ``(K, c, n)``; NaN for real-valued targets.
 
@@ -456,9 +593,18 @@ def _member_accuracies(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> tor
     k, _, n = outputs.shape
     if y.dtype not in (torch.int64, torch.int32):
         return torch.full((k,), float("nan"))
-    # max(dim=1) is several times faster than argmax across a strided axis (same first index)
-    pred = (outputs.view(k, n) > 0).long() if loss == "logistic" else outputs.max(dim=1).indices
-    return (pred == y).float().mean(dim=1)
+    if loss == "logistic":
+        return ((outputs.view(k, n) > 0).long() == y).to(outputs.dtype).mean(dim=1)
+    # argmax == y, computed without argmax (or max with indices), which is many times slower
+    # across this strided axis: the true class's output is the largest, and no class before
+    # it (argmax takes the first of equal outputs) reaches that value.
+    c = outputs.shape[1]
+    labels = y.view(k if y.ndim == 2 else 1, 1, n)
+    top = outputs.amax(dim=1, keepdim=True)
+    true = outputs.gather(1, labels.expand(k, 1, n))
+    before = torch.arange(c).view(1, c, 1) < labels
+    top_before = torch.where(before, outputs, -torch.inf).amax(dim=1, keepdim=True)
+    return ((true == top) & (top_before < top)).view(k, n).to(outputs.dtype).mean(dim=1)
 
 
 class _Optimizer:
@@ -493,6 +639,12 @@ class _Optimizer:
                 self.shrink = float(shrink[0])
             else:
                 self.flats["shrink"] = shrink[stack.owner].to(stack.dtype)
+        # Adam and AdamW with one learning rate and weight decay for all: torch's fused
+        # kernel (one pass over theta; torch.optim.Adam(fused=True)), the same update as the
+        # single-tensor arithmetic below up to float rounding
+        self.fused = (kind != "sgd" and self.uniform_lr and self.wd is not None
+                      and hasattr(torch, "_fused_adam_"))
+        self.step_tensor = torch.zeros((), dtype=torch.float32)
         if kind == "sgd":
             self.flats["momentum_buffer"] = None
         else:
@@ -512,6 +664,13 @@ class _Optimizer:
     def step(self, theta: torch.Tensor, grad: torch.Tensor, step: int) -> None:
         """Update ``theta`` in place given its gradient; ``step`` counts from 1."""
         f = self.flats
+        if self.fused:
+            self.step_tensor.fill_(step)
+            fused = torch._fused_adamw_ if self.kind == "adamw" else torch._fused_adam_
+            fused([theta], [grad], [f["exp_avg"]], [f["exp_avg_sq"]], [], [self.step_tensor],
+                  lr=self.lr, beta1=_BETAS[0], beta2=_BETAS[1], weight_decay=self.wd,
+                  eps=_EPS, amsgrad=False, maximize=False)
+            return
         if self.has_wd and self.kind != "adamw":  # coupled: L2 added to the gradient
             grad = grad.add(theta, alpha=self.wd) if self.wd is not None else grad.add(
                 theta * f["wd"])
@@ -906,10 +1065,14 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
                 else:
                     idx = order[i * batch_size:(i + 1) * batch_size]
                 Xb, yb = X[idx], y[idx]
-                outputs = stack.forward(Xb)
-                losses = _member_losses(outputs, yb, loss, own=own)
                 # Summed over networks: each network's gradient is that of its own loss.
-                grad = stack.flat_grad(losses.sum())
+                if stack.manual:
+                    losses, outputs = stack.loss_and_grad(Xb, yb, loss, own)
+                    grad = stack.grad
+                else:
+                    outputs = stack.forward(Xb)
+                    losses = _member_losses(outputs, yb, loss, own=own)
+                    grad = stack.flat_grad(losses.sum())
                 if pending is not None:
                     with torch.no_grad():
                         accs = _member_accuracies(outputs, yb, loss).tolist()
