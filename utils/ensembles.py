@@ -14,9 +14,13 @@ Padded batched matrix products, not ``torch.vmap``. ``torch.func.stack_module_st
 widths must be zero-padded either way, and the optimizer must be written over stacked
 tensors either way; explicit products make the padding, and what keeps it inert, visible,
 and let the first layer be one matrix product for all networks (below). So: the first layers
-of all networks are the rows of one weight matrix, and the shared input batch meets them
-all in one ``addmm``; each later layer is one ``baddbmm`` per group of networks (see
-``_Stack``). Why a narrow network's trajectory stays its own:
+of all networks are the rows of one weight matrix (their biases one more column, met by a
+column of ones), and the shared input batch meets them all in one ``mm``; each later layer
+is one ``baddbmm`` per group of networks (see ``_Stack``). For ReLU, tanh and linear models
+the backward pass is written out (``_Stack.loss_and_grad``): the products autograd would
+run, each written into its block of one gradient buffer, activations overwritten in place,
+so a step costs a few dozen operations whatever K is (GELU goes through autograd). Why a
+narrow network's trajectory stays its own:
 
 - a padded hidden unit has zero incoming weights and bias and zero outgoing weights, so its
   pre-activation is 0, its output is act(0) = 0 for ReLU, tanh and GELU, and every gradient
@@ -45,7 +49,9 @@ all in one ``addmm``; each later layer is one ``baddbmm`` per group of networks 
 The optimizers are written out on the stacked tensors, operation for operation as
 ``torch.optim.SGD``, ``torch.optim.Adam`` (coupled L2 ``weight_decay``, as
 :func:`utils.training.train` uses it) and ``torch.optim.AdamW`` (decoupled weight decay)
-compute them, with a learning rate and weight decay per network.
+compute them, with a learning rate and weight decay per network; when all networks share
+them, Adam and AdamW run torch's fused kernel (what ``torch.optim.Adam(fused=True)`` runs:
+one pass over the flat parameters), the same update up to float rounding.
 """
 from __future__ import annotations
 
@@ -241,7 +247,8 @@ class _Stack:
 
     Layout: activations are kept transposed, (units, examples), so that every product below
     reads and writes contiguous memory. The first layers of all networks are the rows of one
-    ``(U, in)`` weight matrix (and a ``(U, 1)`` bias): each group takes ``K_g * w_g`` rows,
+    ``(U, in + 1)`` matrix (the last column the biases; ``(U, in)`` without biases): each
+    group takes ``K_g * w_g`` rows,
     ``w_g`` per member (the group's padded width), so the shared input batch meets every
     network's first layer in one matrix product, whose rows for group g are already the
     ``(K_g, w_g, n)`` batch of its members. Each later layer is, per group, a
@@ -334,6 +341,7 @@ class _Stack:
         """Leaf tensors that share ``theta``'s memory: what forward() differentiates; and the
         same blocks of a flat gradient buffer, per group, for :meth:`loss_and_grad`."""
         self.params, self.grad_views, offset = [], [], 0
+        self.buffers: dict[str, torch.Tensor] = {}
         grad_views = self.grad_views
         self.grad = torch.empty_like(self.theta)
         for shape in self._shapes():
@@ -377,7 +385,7 @@ class _Stack:
             X = torch.cat([X, X.new_ones(X.shape[:-1] + (1,))], dim=-1)
         Xs = X.transpose(1, 2).split(sizes) if own else None  # (K_g, in, n)
         # first layer of all networks: (U, n), rows group by group
-        h1 = torch.empty(sum(units), n, dtype=self.dtype)
+        h1 = self._buffer("h1", (sum(units), n))
         h1s = [part.view(len(g), w[1], n)
                for g, w, part in zip(self.groups, self.widths, h1.split(units))]
         if own:
@@ -391,7 +399,7 @@ class _Stack:
             hidden = None
         else:
             h1 = h1.relu_() if relu else h1.tanh_()
-            out = torch.empty(sum(sizes), self.widths[0][-1], n, dtype=self.dtype)
+            out = self._buffer("out", (sum(sizes), self.widths[0][-1], n))
             outs = out.split(sizes)
             hidden = []  # per group: the activations entering layers 1 .. depth - 1
             for gi in range(len(self.groups)):
@@ -409,7 +417,7 @@ class _Stack:
         if self.depth == 1:
             dz1 = d_out.view(sum(units), n)
         else:
-            dz1 = torch.empty(sum(units), n, dtype=self.dtype)
+            dz1 = self._buffer("dz1", (sum(units), n))
             dz1s = [part.view(len(g), w[1], n)
                     for g, w, part in zip(self.groups, self.widths, dz1.split(units))]
             for gi, dz in enumerate(d_out.split(sizes)):
@@ -439,6 +447,14 @@ class _Stack:
         else:
             torch.mm(dz1, X, out=gW0)  # with the bias's gradient: dz1 times the ones
         return losses, out
+
+    def _buffer(self, name: str, shape: tuple[int, ...]) -> torch.Tensor:
+        """A work tensor kept from step to step (a fresh one per step costs more than the
+        arithmetic in it: the memory is handed back and faulted in again)."""
+        buf = self.buffers.get(name)
+        if buf is None or buf.shape != shape:
+            buf = self.buffers[name] = torch.empty(shape, dtype=self.dtype)
+        return buf
 
     def _index(self, l: int, gi: int) -> int:
         """Position in ``params`` of layer ``l``'s (>= 1) weight for group ``gi``."""
@@ -602,8 +618,11 @@ def _member_accuracies(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> tor
     labels = y.view(k if y.ndim == 2 else 1, 1, n)
     top = outputs.amax(dim=1, keepdim=True)
     true = outputs.gather(1, labels.expand(k, 1, n))
-    before = torch.arange(c).view(1, c, 1) < labels
-    top_before = torch.where(before, outputs, -torch.inf).amax(dim=1, keepdim=True)
+    # -inf added to the classes from the true one on (an addition: torch.where with a mask
+    # across this axis is many times slower)
+    after = torch.zeros(labels.shape[0], c, n, dtype=outputs.dtype)
+    after[torch.arange(c).view(1, c, 1).expand_as(after) >= labels] = -torch.inf
+    top_before = (outputs + after).amax(dim=1, keepdim=True)
     return ((true == top) & (top_before < top)).view(k, n).to(outputs.dtype).mean(dim=1)
 
 
