@@ -5,6 +5,7 @@ stay readable when the book is shown in dark mode.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib as mpl
@@ -14,7 +15,11 @@ from cycler import cycler
 
 from ._validation import check_choice, check_real
 
-__all__ = ["PALETTE", "use_style", "band", "plot_band", "plot_digit_grid", "save_figure"]
+__all__ = ["PALETTE", "use_style", "band", "plot_band", "plot_digit_grid", "figure_content",
+           "save_figure", "CONTENT_KEY"]
+
+#: The PNG text chunk in which :func:`save_figure` stores :func:`figure_content`.
+CONTENT_KEY = "plotted"
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black last.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -146,22 +151,95 @@ def plot_digit_grid(images, titles=None, ncols: int = 8, size: float = 1.0):
     return fig
 
 
+def _numbers(values) -> list:
+    """Numbers as a nested list, six significant digits, NaN and masked entries as None.
+
+    Values that are not numbers (category names on an axis) are kept as strings.
+    """
+    try:
+        array = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
+    except (TypeError, ValueError):
+        return [str(v) for v in np.ravel(np.asarray(values, dtype=object))]
+    rounded = [float(f"{v:.6g}") if np.isfinite(v) else None for v in array.ravel()]
+    return np.array(rounded, dtype=object).reshape(array.shape).tolist()
+
+
+def _xy(points) -> dict:
+    """Points of shape (n, 2) as their x and y coordinates."""
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    return {"x": _numbers(points[:, 0]), "y": _numbers(points[:, 1])}
+
+
+def _texts(artists) -> list[str]:
+    return [t.get_text() for t in artists if t.get_text()]
+
+
+def figure_content(fig) -> dict:
+    """What a figure shows, as texts and numbers: its titles, labels, legends and plotted data.
+
+    Per axes: the titles, axis labels and limits, the legend's entries, free texts, and the
+    data of every line, collection (scatter points, filled areas: their path vertices), bar
+    or patch (its bounding box) and image. Two figures with the same content look the same
+    up to rendering, so a test can compare the content within a tolerance where the pixels of
+    a curve drawn from training move with another CPU's rounding.
+
+    Example
+    -------
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [2, 3], label="a"); _ = ax.set_title("t"); _ = ax.legend()
+    >>> content = figure_content(fig); plt.close(fig)
+    >>> content["axes"][0]["title"], content["axes"][0]["lines"], content["axes"][0]["legend"]
+    ('t', [{'x': [0.0, 1.0], 'y': [2.0, 3.0]}], ['a'])
+    """
+    if not isinstance(fig, plt.Figure):
+        raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    axes = []
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        axes.append({
+            "title": " | ".join(filter(None, (ax.get_title(loc) for loc in
+                                              ("left", "center", "right")))),
+            "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
+            "xlim": _numbers(ax.get_xlim()), "ylim": _numbers(ax.get_ylim()),
+            "legend": _texts(legend.get_texts()) if legend else [],
+            "texts": _texts(ax.texts),
+            "lines": [{"x": _numbers(line.get_xdata()), "y": _numbers(line.get_ydata())}
+                      for line in ax.lines],
+            "collections": [{"offsets": _xy(c.get_offsets()),
+                             "paths": [_xy(path.vertices) for path in c.get_paths()]}
+                            for c in ax.collections],
+            "patches": [_xy(patch.get_patch_transform().transform(patch.get_path().vertices))
+                        for patch in ax.patches],
+            "images": [_numbers(image.get_array()) for image in ax.images],
+        })
+    return {"texts": _texts(fig.texts) + ([fig._suptitle.get_text()] if fig._suptitle else []),
+            "axes": axes}
+
+
 def save_figure(fig, path, **savefig_kwargs) -> Path:
     """Write ``fig`` to ``path``, close it (so it is not shown twice) and return the path.
 
     The chapters' figure scripts end every figure this way. ``savefig_kwargs`` go to
-    :meth:`matplotlib.figure.Figure.savefig` (e.g. ``bbox_inches="tight"``).
+    :meth:`matplotlib.figure.Figure.savefig` (e.g. ``bbox_inches="tight"``). A PNG also
+    carries :func:`figure_content` as JSON in its text chunk :data:`CONTENT_KEY`, so that a
+    test can tell a figure whose data moved by another CPU's rounding from a changed one.
 
     Example
     -------
     >>> import tempfile
+    >>> from PIL import Image
     >>> fig, ax = plt.subplots()
-    >>> save_figure(fig, Path(tempfile.mkdtemp()) / "x.png").name
-    'x.png'
+    >>> path = save_figure(fig, Path(tempfile.mkdtemp()) / "x.png")
+    >>> path.name, json.loads(Image.open(path).text[CONTENT_KEY])["axes"][0]["lines"]
+    ('x.png', [])
     """
     if not isinstance(fig, plt.Figure):
         raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     path = Path(path)
+    if path.suffix.lower() == ".png":
+        metadata = dict(savefig_kwargs.pop("metadata", None) or {})
+        metadata[CONTENT_KEY] = json.dumps(figure_content(fig), separators=(",", ":"))
+        savefig_kwargs["metadata"] = metadata
     fig.savefig(path, **savefig_kwargs)
     plt.close(fig)
     return path
