@@ -67,17 +67,12 @@ book: $(STAMP)
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
 # Two passes, each spread over both cores (pytest-xdist; a notebook's cells stay on one worker):
-# everything with the machine's own kernels, then the labs and the chapter figures again with
+# everything with the machine's own kernels, then every lab and the chapter figures again with
 # PyTorch's generic kernels, which compute what another CPU would (see coursetools/nbval_numbers.py).
-# Labs 1, 3 and 4 do not pass the second pass yet (some trained numbers they print move by more
-# than the tolerance there: barriers, accuracy gaps in points); until they print those as ~N or
-# with fewer digits they are left out of it. GENERIC_LABS is the list that passes.
 XDIST ?= -n 2 --dist loadfile
-GENERIC_LABS ?= labs/00_first_experiment.ipynb labs/02_generalization_bounds.ipynb \
-                labs/05_offense_defense.ipynb labs/06_grokking.ipynb
 test: $(STAMP) browser sandbox
 	$(PY) -m pytest $(XDIST)
-	ATEN_CPU_CAPABILITY=default $(PY) -m pytest $(XDIST) $(GENERIC_LABS) tests/test_chapter_figures.py
+	ATEN_CPU_CAPABILITY=default $(PY) -m pytest $(XDIST) $(LABS) tests/test_chapter_figures.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab labs/
