@@ -270,6 +270,8 @@ def test_ensemble_line_reports_times_ratio_and_goal():
     assert match.groups() == ("32", "4", "256", "300", "5000", "96.0", "12.0", "8.0")
     assert "goal 8x ✓" in line
     assert "goal 8x ✗" in ensemble_line({**r, "ratio": 7.9})
+    # a wall-time ratio that the load inflated does not meet the goal on its own
+    assert "goal 8x ✗" in ensemble_line({**r, "ratio": 9.7, "cpu_ratio": 4.4})
 
 
 def test_cli_ensemble_prints_the_line(capsys):
