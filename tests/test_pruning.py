@@ -12,7 +12,7 @@ from utils.models import mlp
 from utils.pruning import (apply_masks, density, error_barrier, interpolate_states,
                            interpolation_curve, iterative_magnitude_pruning, magnitude_masks,
                            magnitude_masks_like, mask_overlap, prunable_names, random_masks,
-                           scale_matched_reinit, signed_reinit)
+                           reshuffled_reinit, scale_matched_reinit, signed_reinit)
 from utils.training import train
 
 
@@ -416,3 +416,55 @@ def test_scale_matched_reinit_with_signs_is_the_joint_control_checked_entry_by_e
         assert torch.allclose(composed[name], out[name], rtol=1e-6)
     with pytest.raises(ValueError, match="True or False"):
         scale_matched_reinit(init, fresh, masks, signs="yes")
+
+
+@pytest.mark.parametrize("signs", [False, True])
+def test_reshuffled_reinit_matches_a_brute_force_numpy_loop(signs):
+    init = small_net(0).state_dict()
+    masks = magnitude_masks(init, 0.7)
+    out = reshuffled_reinit(init, masks, signs=signs, generator=torch.Generator().manual_seed(5))
+    perms = torch.Generator().manual_seed(5)          # the same permutations, drawn again
+    for name, mask in masks.items():
+        w0, keep = init[name].double().numpy(), mask.numpy()
+        positions = [idx for idx in np.ndindex(w0.shape) if keep[idx]]  # row-major, like w[mask]
+        perm = torch.randperm(len(positions), generator=perms).numpy()
+        expected = w0.copy()
+        for slot, idx in enumerate(positions):        # slot-th kept position gets value perm[slot]
+            value = w0[positions[perm[slot]]]
+            expected[idx] = abs(value) * np.sign(w0[idx]) if signs else value
+        np.testing.assert_array_equal(out[name].double().numpy(), expected)
+        kept, kept0 = out[name][mask], init[name][mask]
+        if signs:   # the original signs, the kept magnitudes' exact distribution
+            assert torch.equal(torch.sign(kept), torch.sign(kept0))
+            assert torch.equal(torch.sort(kept.abs()).values, torch.sort(kept0.abs()).values)
+        else:       # the kept values' exact distribution, signs included
+            assert torch.equal(torch.sort(kept).values, torch.sort(kept0).values)
+        assert not torch.equal(kept, kept0)           # the values did move
+        assert torch.equal(out[name][~mask], init[name][~mask])
+    for key in init:                                  # biases are the initial ones
+        if key not in masks:
+            assert torch.equal(out[key], init[key])
+    assert not torch.equal(init["0.weight"], out["0.weight"])   # the input was not modified
+
+
+def test_reshuffled_reinit_is_a_uniform_permutation_monte_carlo():
+    # each kept value lands on each kept position with probability 1 / (number kept)
+    init = {"w.weight": torch.arange(1.0, 7.0).reshape(2, 3)}
+    mask = {"w.weight": torch.tensor([[True, False, True], [True, True, False]])}
+    gen = torch.Generator().manual_seed(0)
+    hits = np.zeros(4)
+    for _ in range(4000):
+        out = reshuffled_reinit(init, mask, generator=gen)["w.weight"][mask["w.weight"]]
+        hits += (out.numpy() == 1.0)                  # where the value 1 went
+    np.testing.assert_allclose(hits / 4000, 0.25, atol=0.03)
+
+
+def test_reshuffled_reinit_rejects_bad_arguments():
+    init = small_net(0).state_dict()
+    masks = magnitude_masks(init, 0.5)
+    with pytest.raises(ValueError, match="True or False"):
+        reshuffled_reinit(init, masks, signs=1)
+    with pytest.raises(ValueError, match="torch.Generator"):
+        reshuffled_reinit(init, masks, generator=0)
+    with pytest.raises(ValueError, match="names no parameter"):
+        reshuffled_reinit(init, {"9.weight": masks["0.weight"]})

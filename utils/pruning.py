@@ -14,8 +14,9 @@ The tools of the lottery-ticket experiments (Frankle & Carbin, 2019; Frankle et 
 - :func:`iterative_magnitude_pruning` trains, prunes and resets (to the initialization, or
   rewinds to an early checkpoint) for a number of rounds;
 - :func:`magnitude_masks_like`, :func:`signed_reinit`, :func:`scale_matched_reinit` (with
-  ``signs=True``: signs and scale together) and :func:`mask_overlap` build the controls that
-  separate what a ticket's initial values carry (their signs, their scale, the magnitude at
+  ``signs=True``: signs and scale together), :func:`reshuffled_reinit` (Zhou et al.'s
+  reshuffle, unsigned and signed) and :func:`mask_overlap` build the controls that separate
+  what a ticket's initial values carry (their signs, their scale, the magnitude at
   initialization) from the mask itself;
 - :func:`interpolate_states`, :func:`interpolation_curve` and :func:`error_barrier` measure the
   error along the straight line between two trained networks (linear mode connectivity).
@@ -42,6 +43,7 @@ __all__ = [
     "magnitude_masks_like",
     "signed_reinit",
     "scale_matched_reinit",
+    "reshuffled_reinit",
     "mask_overlap",
     "interpolate_states",
     "interpolation_curve",
@@ -456,6 +458,68 @@ def scale_matched_reinit(init_state: Mapping[str, torch.Tensor],
             raise ValueError(f"the fresh weights kept by the mask of {name!r} are all zero: "
                              "nothing to rescale")
         out[name] = (fresh_w[name].double() * (target / current)).to(fresh_w[name].dtype)
+    return out
+
+
+def reshuffled_reinit(init_state: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor],
+                      signs: bool = False,
+                      generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """Zhou et al.'s (2019) *reshuffle*: the kept initial values, permuted within each layer.
+
+    In every masked layer the initial values of the kept weights are permuted at random among
+    the kept positions, so the kept weights have exactly the ticket's distribution of initial
+    values (scale, tails and all) but at random places. With ``signs=True`` (their *signed
+    reshuffle*) the permuted values lose their own signs and take the original sign of the
+    position they land on: the ticket's signs and its exact distribution of magnitudes, with
+    the magnitudes at random places. Pruned entries and biases are those of ``init_state``
+    (``apply_masks`` zeroes the pruned ones). This follows ``random_reshuffle`` and
+    ``signed_reshuffle`` in the authors' released code (``train_lottery.py``).
+
+    Parameters
+    ----------
+    init_state : dict
+        The ticket's initial state dict.
+    masks : dict of name -> bool tensor
+        The ticket's masks (keys are weight names of ``init_state``).
+    signs : bool, default False
+        Put the original signs back on the permuted magnitudes.
+    generator : torch.Generator, optional
+        Source of the permutations (one ``torch.randperm`` per layer, in the order of
+        ``masks``).
+
+    Returns
+    -------
+    dict
+        A full state dict (a copy of ``init_state`` with the kept weights reshuffled).
+
+    Example
+    -------
+    >>> init = {"w.weight": torch.tensor([[3.0, 0.1, -4.0, 0.5]])}
+    >>> mask = {"w.weight": torch.tensor([[True, False, True, True]])}
+    >>> out = reshuffled_reinit(init, mask, generator=torch.Generator().manual_seed(1))
+    >>> sorted(out["w.weight"][mask["w.weight"]].tolist()), out["w.weight"][0, 1].item()
+    ([-4.0, 0.5, 3.0], 0.10000000149011612)
+    >>> out = reshuffled_reinit(init, mask, signs=True, generator=torch.Generator().manual_seed(1))
+    >>> torch.sign(out["w.weight"]).tolist()                # the original signs
+    [[1.0, 1.0, -1.0, 1.0]]
+    """
+    if not isinstance(signs, bool):
+        raise ValueError(f"signs must be True or False, got {signs!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator or None, got "
+                         f"{type(generator).__name__}")
+    init_w = _weights(init_state)
+    masks = _check_masks(masks, init_w)
+    out = {k: v.detach().clone() for k, v in init_state.items()}
+    for name, mask in masks.items():
+        w = init_w[name]
+        kept = w[mask]
+        shuffled = kept[torch.randperm(kept.numel(), generator=generator)]
+        if signs:
+            shuffled = shuffled.abs() * torch.sign(kept)
+        new = w.clone()
+        new[mask] = shuffled
+        out[name] = new
     return out
 
 
