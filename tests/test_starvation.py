@@ -6,7 +6,7 @@ from sklearn.metrics import mutual_info_score
 from utils.checks import CheckFailed, check_function
 from utils.starvation import (agreement, bisect_to_boundary, distance_to_boundary,
                               explained_information, linear_slabs, margin, mutual_information,
-                              plot_decision_boundary,
+                              feature_responses, plot_decision_boundary,
                               randomization_test, randomize_coordinates, score_function,
                               spectral_decoupling)
 from utils.training import train
@@ -372,3 +372,69 @@ def test_permutation_null_matches_the_closed_form_chance_level(acc_f, expected):
               for g in (permute_within_class(f, y, rng=seed) for seed in range(20))]
     assert np.mean(ratios) == pytest.approx(closed, abs=0.01)
     assert real > closed + 0.05                          # the null is below the real F
+
+
+def _minimize_full_linear_model(U, s, lam, penalty, p=7, seed=0):
+    # Independent computation: the p-dimensional parameters theta of a linear model with
+    # Y Phi = U diag(s) V^T for a random V, minimized by L-BFGS; responses U^T (Y Phi theta).
+    from scipy.optimize import minimize
+    V = np.linalg.qr(np.random.default_rng(seed).normal(size=(p, len(s))))[0]
+    A = U @ np.diag(s) @ V.T
+    n = len(A)
+
+    def f(theta):
+        m = A @ theta
+        pen = lam / 2 * (np.mean(m ** 2) if penalty == "sd" else theta @ theta)
+        return np.mean(np.logaddexp(0, -m)) + pen
+
+    def g(theta):
+        m = A @ theta
+        d = -1 / (1 + np.exp(m)) / n
+        return A.T @ d + (lam * A.T @ m / n if penalty == "sd" else lam * theta)
+
+    r = minimize(f, np.zeros(p), jac=g, method="L-BFGS-B",
+                 options=dict(gtol=1e-12, ftol=1e-15, maxiter=50_000))
+    return U.T @ (A @ r.x)
+
+
+def test_feature_responses_match_an_independent_minimization_and_the_closed_form():
+    U = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))[0]
+    m_star = spectral_decoupling_margin(0.01)
+    for s1 in (1.0, 2.0, 4.0, 8.0):
+        s = np.array([s1, 1.0, 0.5])
+        for penalty in ("sd", "wd"):
+            z = feature_responses(U, s, 0.01, penalty)
+            assert z == pytest.approx(_minimize_full_linear_model(U, s, 0.01, penalty),
+                                      abs=2e-4)
+        # full row rank: every margin is m*, so z = m* U^T 1, whatever the strengths
+        assert feature_responses(U, s, 0.01, "sd") == pytest.approx(
+            m_star * U.T @ np.ones(3), abs=1e-9)
+
+
+def test_feature_responses_on_pezeshki_et_al_toy_show_starvation_only_under_ridge():
+    # Their Figure_6/toy_fig_6.py: two examples with labels +1, U mixing with sin 0.5,
+    # strengths (s1, 2), summed loss + 0.5/C theta^T theta (C = 100) or + 0.1/C sum y_hat^2:
+    # in this module's mean normalization, lam = 0.01 / 2 (ridge) and 0.002 (SD).
+    U = np.array([[np.sqrt(0.75), -0.5], [0.5, np.sqrt(0.75)]])
+    ridge = [feature_responses(U, [s1, 2.0], 0.005, "wd")[1] for s1 in (2, 3, 4, 5, 6)]
+    assert np.round(ridge, 2).tolist() == [1.64, 1.58, 1.47, 1.33, 1.19]   # starvation
+    for s1 in (2, 3, 4, 5, 6):
+        assert feature_responses(U, [s1, 2.0], 0.002, "sd") == pytest.approx(
+            spectral_decoupling_margin(0.002) * U.T @ np.ones(2), abs=1e-7)
+    # rank one (every example s (s_1, s_2)): one direction, U = 1 / sqrt(n), margin m*
+    z = feature_responses(np.full((4, 1), 0.5), [np.sqrt(5.0)], 0.01, "sd")
+    assert 0.5 * z[0] == pytest.approx(spectral_decoupling_margin(0.01), rel=1e-9)
+
+
+@pytest.mark.parametrize("args, match", [
+    ((np.ones((2, 2)), [1.0, 1.0], 0.01), "orthonormal"),
+    ((np.eye(2), [1.0], 0.01), "strengths"),
+    ((np.eye(2), [1.0, -1.0], 0.01), "strengths"),
+    ((np.eye(2), [1.0, 1.0], 0.0), "lam"),
+    ((np.ones((1, 2)) / np.sqrt(2), [1.0, 1.0], 0.01), "shape"),
+])
+def test_feature_responses_rejects_bad_arguments(args, match):
+    with pytest.raises(ValueError, match=match):
+        feature_responses(*args)
+    with pytest.raises(ValueError, match="penalty"):
+        feature_responses(np.eye(2), [1.0, 1.0], 0.01, penalty="l1")

@@ -15,7 +15,9 @@ Used by Lab 4. The two-moons-with-a-gap data set lives in :mod:`utils.data`
   of a network's behaviour a simpler (linear) classifier explains, after Nakkiran et al. (2019),
   and :func:`permute_within_class`, the null those measurements are read against;
 - :func:`spectral_decoupling_margin`: the margin at which the penalty stops an example's
-  logit, the root of sigma(-m) = lambda m.
+  logit, the root of sigma(-m) = lambda m;
+- :func:`feature_responses`: the linearized model's response to each singular direction of
+  the label-weighted feature matrix at the optimum, under spectral decoupling or weight decay.
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ __all__ = [
     "explained_information",
     "permute_within_class",
     "spectral_decoupling_margin",
+    "feature_responses",
 ]
 
 
@@ -657,3 +660,89 @@ def spectral_decoupling_margin(lam: float) -> float:
         else:
             high = mid
     return 0.5 * (low + high)
+
+
+def feature_responses(U, strengths, lam: float, penalty: str = "sd", tol: float = 1e-12,
+                      max_iter: int = 200) -> np.ndarray:
+    """Responses to each feature direction at the optimum of a penalized linear model.
+
+    The linearized model of Pezeshki et al. (2021): outputs y_hat = Phi theta on fixed
+    features, labels s_i = +-1, and the label-weighted feature matrix
+    Y Phi = U diag(strengths) V^T (its singular value decomposition; V drops out). The
+    margins are m = Y Phi theta = U z with z = diag(strengths) V^T theta, the *responses*
+    to the feature directions. This function minimizes
+
+        mean_i log(1 + exp(-m_i)) + lam / 2 * mean_i m_i^2     (``penalty="sd"``), or
+        mean_i log(1 + exp(-m_i)) + lam / 2 * ||theta||^2      (``penalty="wd"``, ridge),
+
+    over theta in the span of V (where gradient descent from 0 stays) by damped Newton steps,
+    and returns z. When ``U`` is square (Y Phi has full row rank, n <= p, as in the NTK regime)
+    every margin is free, so spectral decoupling sets each to m* (see
+    :func:`spectral_decoupling_margin`) and z = m* U^T 1, whatever the strengths; under the
+    ridge penalty the strengths couple the responses (gradient starvation).
+
+    Parameters
+    ----------
+    U : array, shape (n, r)
+        Orthonormal columns (U^T U = I), r <= n: how the examples load on the directions.
+    strengths : array, shape (r,)
+        Singular values, > 0.
+    lam : float
+        Penalty strength > 0.
+    penalty : {"sd", "wd"}
+    tol : float
+        Stop when the gradient's largest entry is below this, > 0.
+    max_iter : int
+        At most this many Newton steps, at least 1.
+
+    Returns
+    -------
+    ndarray, shape (r,)
+
+    Examples
+    --------
+    >>> U = np.array([[np.sqrt(0.75), -0.5], [0.5, np.sqrt(0.75)]])
+    >>> z = feature_responses(U, [4.0, 2.0], lam=0.01)
+    >>> bool(np.allclose(z, spectral_decoupling_margin(0.01) * U.T @ np.ones(2)))
+    True
+    """
+    U = np.asarray(U, dtype=float)
+    if U.ndim != 2 or U.shape[1] == 0 or U.shape[1] > U.shape[0]:
+        raise ValueError(f"U must be an (n, r) array with 1 <= r <= n, got shape {U.shape}")
+    if not np.allclose(U.T @ U, np.eye(U.shape[1]), atol=1e-8):
+        raise ValueError("U must have orthonormal columns (U^T U = I)")
+    s = np.asarray(strengths, dtype=float)
+    if s.shape != (U.shape[1],) or not np.all(np.isfinite(s)) or (s <= 0).any():
+        raise ValueError(f"strengths must be {U.shape[1]} positive numbers, one per column "
+                         f"of U, got {strengths!r}")
+    lam = check_real("lam", lam, 0.0, low_open=True)
+    if penalty not in ("sd", "wd"):
+        raise ValueError(f"penalty must be 'sd' or 'wd', got {penalty!r}")
+    tol = check_real("tol", tol, 0.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    n = U.shape[0]
+    A = U * s                                   # m = A w, with w = V^T theta
+
+    def objective(w):
+        m = A @ w
+        pen = lam / 2 * (np.mean(m ** 2) if penalty == "sd" else w @ w)
+        return np.mean(np.logaddexp(0.0, -m)) + pen
+
+    w = np.zeros(len(s))
+    for _ in range(max_iter):
+        m = A @ w
+        p = 1.0 / (1.0 + np.exp(m))             # sigma(-m)
+        if penalty == "sd":
+            grad = A.T @ (-p + lam * m) / n
+            hess = A.T @ (A * (p * (1 - p) + lam)[:, None]) / n
+        else:
+            grad = A.T @ (-p) / n + lam * w
+            hess = A.T @ (A * (p * (1 - p))[:, None]) / n + lam * np.eye(len(s))
+        if np.abs(grad).max() < tol:
+            break
+        step = np.linalg.solve(hess, grad)
+        t, f0 = 1.0, objective(w)
+        while objective(w - t * step) > f0 - 1e-4 * t * grad @ step and t > 1e-10:
+            t /= 2                              # backtracking (Armijo)
+        w = w - t * step
+    return s * w
