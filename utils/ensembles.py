@@ -364,8 +364,8 @@ class _Stack:
                                         grad_views[index], grad_views[b] if b else None))
 
     @torch.no_grad()
-    def loss_and_grad(self, X: torch.Tensor, y: torch.Tensor, loss: str,
-                      own: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def loss_and_grad(self, X: torch.Tensor, y: torch.Tensor, loss: str, own: bool,
+                      with_ones: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-network losses ``(K,)`` and outputs ``(K, out, n)``; the gradient of the
         summed losses is written into ``self.grad`` (laid out like ``theta``).
 
@@ -374,20 +374,19 @@ class _Stack:
         concatenations), activations overwritten in place. The first layer is one product
         for all networks each way (with ``own`` inputs, one per group), and so are its
         activation and the activation's derivative. ``X`` is ``(n, in)``, or ``(K, n, in)``
-        with ``own``: each network's own examples (``y`` then ``(K, n)``).
+        with ``own``: each network's own examples (``y`` then ``(K, n)``); ``with_ones``: ``X``
+        already ends with the column of ones that meets the biases.
         """
         n = X.shape[-2]
         relu = self.activation is torch.relu
         sizes = [len(g) for g in self.groups]
         units = [len(g) * w[1] for g, w in zip(self.groups, self.widths)]
         W0 = self.params[0]
-        if self.bias:  # a column of ones meets the first layer's bias column
+        if self.bias and not with_ones:  # a column of ones meets the first layer's biases
             X = torch.cat([X, X.new_ones(X.shape[:-1] + (1,))], dim=-1)
         Xs = X.transpose(1, 2).split(sizes) if own else None  # (K_g, in, n)
         # first layer of all networks: (U, n), rows group by group
-        h1 = self._buffer("h1", (sum(units), n))
-        h1s = [part.view(len(g), w[1], n)
-               for g, w, part in zip(self.groups, self.widths, h1.split(units))]
+        h1, h1s = self._buffer("h1", (sum(units), n))
         if own:
             for gi, (g, w) in enumerate(zip(self.groups, self.widths)):
                 W = self.blocks[gi][0][0]
@@ -399,8 +398,7 @@ class _Stack:
             hidden = None
         else:
             h1 = h1.relu_() if relu else h1.tanh_()
-            out = self._buffer("out", (sum(sizes), self.widths[0][-1], n))
-            outs = out.split(sizes)
+            out, outs = self._buffer("out", (sum(sizes), self.widths[0][-1], n))
             hidden = []  # per group: the activations entering layers 1 .. depth - 1
             for gi in range(len(self.groups)):
                 h, hs = h1s[gi], [h1s[gi]]
@@ -417,9 +415,7 @@ class _Stack:
         if self.depth == 1:
             dz1 = d_out.view(sum(units), n)
         else:
-            dz1 = self._buffer("dz1", (sum(units), n))
-            dz1s = [part.view(len(g), w[1], n)
-                    for g, w, part in zip(self.groups, self.widths, dz1.split(units))]
+            dz1, dz1s = self._buffer("dz1", (sum(units), n))
             for gi, dz in enumerate(d_out.split(sizes)):
                 hs = hidden[gi]
                 for l in range(self.depth - 1, 0, -1):
@@ -448,13 +444,21 @@ class _Stack:
             torch.mm(dz1, X, out=gW0)  # with the bias's gradient: dz1 times the ones
         return losses, out
 
-    def _buffer(self, name: str, shape: tuple[int, ...]) -> torch.Tensor:
+    def _buffer(self, name: str, shape: tuple[int, ...]) -> tuple[torch.Tensor, list]:
         """A work tensor kept from step to step (a fresh one per step costs more than the
-        arithmetic in it: the memory is handed back and faulted in again)."""
-        buf = self.buffers.get(name)
-        if buf is None or buf.shape != shape:
-            buf = self.buffers[name] = torch.empty(shape, dtype=self.dtype)
-        return buf
+        arithmetic in it: the memory is handed back and faulted in again), and its blocks
+        per group: ``(K_g, w_g, n)`` for a first layer's ``(U, n)``, else ``(K_g, out, n)``."""
+        cached = self.buffers.get(name)
+        if cached is None or cached[0].shape != shape:
+            buf = torch.empty(shape, dtype=self.dtype)
+            if len(shape) == 2:
+                units = [len(g) * w[1] for g, w in zip(self.groups, self.widths)]
+                parts = [part.view(len(g), w[1], shape[1])
+                         for g, w, part in zip(self.groups, self.widths, buf.split(units))]
+            else:
+                parts = list(buf.split([len(g) for g in self.groups]))
+            cached = self.buffers[name] = (buf, parts)
+        return cached
 
     def _index(self, l: int, gi: int) -> int:
         """Position in ``params`` of layer ``l``'s (>= 1) weight for group ``gi``."""
@@ -602,10 +606,20 @@ def _member_losses_and_grads(outputs: torch.Tensor, y: torch.Tensor, loss: str,
     return (diff ** 2).sum(dim=1).mean(dim=1), diff.mul_(2.0 / n)
 
 
-def _member_accuracies(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+def _after_true_class(y: torch.Tensor, c: int, dtype: torch.dtype) -> torch.Tensor:
+    """``(1 or K, c, n)``: 0 for the classes before each example's label, -inf from it on."""
+    labels = y.view(y.shape[0] if y.ndim == 2 else 1, 1, y.shape[-1])
+    after = torch.zeros(labels.shape[0], c, labels.shape[2], dtype=dtype)
+    after[torch.arange(c).view(1, c, 1).expand_as(after) >= labels] = -torch.inf
+    return after
+
+
+def _member_accuracies(outputs: torch.Tensor, y: torch.Tensor, loss: str,
+                       after: torch.Tensor | None = None) -> torch.Tensor:
     """Per-network accuracy ``(K,)`` of outputs ``(K, c, n)``; NaN for real-valued targets.
 
-    ``y``: labels ``(n,)`` shared by all networks, or ``(K, n)``, each network's own."""
+    ``y``: labels ``(n,)`` shared by all networks, or ``(K, n)``, each network's own;
+    ``after``: :func:`_after_true_class` of ``y`` if already computed."""
     k, _, n = outputs.shape
     if y.dtype not in (torch.int64, torch.int32):
         return torch.full((k,), float("nan"))
@@ -620,8 +634,8 @@ def _member_accuracies(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> tor
     true = outputs.gather(1, labels.expand(k, 1, n))
     # -inf added to the classes from the true one on (an addition: torch.where with a mask
     # across this axis is many times slower)
-    after = torch.zeros(labels.shape[0], c, n, dtype=outputs.dtype)
-    after[torch.arange(c).view(1, c, 1).expand_as(after) >= labels] = -torch.inf
+    if after is None:
+        after = _after_true_class(y, c, outputs.dtype)
     top_before = (outputs + after).amax(dim=1, keepdim=True)
     return ((true == top) & (top_before < top)).view(k, n).to(outputs.dtype).mean(dim=1)
 
@@ -1068,6 +1082,14 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
     # batch, rows in the stack's order (see _Stack.forward).
     own = generators is not None and not reuse
     keep_mask = stack.keep_mask
+    # The inputs with the column of ones that the written-out backward pass needs, once.
+    with_ones = stack.manual and stack.bias
+    X_in = torch.cat([X, X.new_ones(n, 1)], dim=1) if with_ones else X
+    # Full batch: every network's batch is the whole set, and an order only permutes the
+    # sums over examples, so the set is used as it is (the generators are still drawn from,
+    # as train draws them); what the accuracy needs of the labels is then computed once.
+    after = (_after_true_class(y, d_out, X.dtype) if reuse and loss != "logistic"
+             and y.dtype in (torch.int64, torch.int32) else None)
     pending = None  # (epoch, step) of an evaluation waiting for the next forward pass
     with progress_bar(range(epochs), desc="training ensemble", disable=not progress) as bar:
         for epoch in bar:
@@ -1077,16 +1099,17 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
                 orders = torch.zeros(k, n, dtype=torch.long)
                 for m in sorted(stack.members):
                     orders[m] = torch.randperm(n, generator=generators[m])
-                order = orders[stack.members[0]]  # full batch: any order, the sum is the same
             for i in range(steps_per_epoch):
-                if own:
+                if reuse:
+                    idx = None
+                elif own:
                     idx = orders[stack.members, i * batch_size:(i + 1) * batch_size]
                 else:
                     idx = order[i * batch_size:(i + 1) * batch_size]
-                Xb, yb = X[idx], y[idx]
+                Xb, yb = (X_in, y) if idx is None else (X_in[idx], y[idx])
                 # Summed over networks: each network's gradient is that of its own loss.
                 if stack.manual:
-                    losses, outputs = stack.loss_and_grad(Xb, yb, loss, own)
+                    losses, outputs = stack.loss_and_grad(Xb, yb, loss, own, with_ones)
                     grad = stack.grad
                 else:
                     outputs = stack.forward(Xb)
@@ -1094,7 +1117,7 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
                     grad = stack.flat_grad(losses.sum())
                 if pending is not None:
                     with torch.no_grad():
-                        accs = _member_accuracies(outputs, yb, loss).tolist()
+                        accs = _member_accuracies(outputs, yb, loss, after).tolist()
                     rows = record(*pending, train_metrics=(losses.tolist(), accs))
                     pending = None
                     stopped = reached_target(rows)
