@@ -43,8 +43,10 @@ narrow network's trajectory stays its own:
 - a network that reaches its stopping rule (target accuracy, target loss, step budget)
   leaves the batch: its weights are written back and no longer change, and its optimizer
   state goes with it, while the others go on.
-- in full-batch training the evaluation after step t is read off the forward pass of step
-  t + 1 (same parameters, same examples in another order) instead of computed again.
+- in full-batch training the batch is the training set as it is (an order would only
+  permute the sums over examples; the generators are still drawn from as
+  :func:`utils.training.train` draws them), and the evaluation after step t is read off the
+  forward pass of step t + 1 (same parameters, same examples) instead of computed again.
 
 The optimizers are written out on the stacked tensors, operation for operation as
 ``torch.optim.SGD``, ``torch.optim.Adam`` (coupled L2 ``weight_decay``, as
@@ -75,11 +77,12 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 _ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.GELU)  # each has act(0) = 0, which keeps padding inert
 _BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, which utils.training.train uses
 _EPS = 1e-8
-# Fixed cost of one group per training step, in multiply-adds: a few small operations'
-# overhead (a fraction of a millisecond) at the rate a small matrix product reaches on one
-# core. An estimate, and the split is not sensitive to it: on the benchmark's 32 networks,
-# 1e6, 4e6 and 2e7 give 15, 8 and 4 groups and steps within 10 % of each other.
-_GROUP_OVERHEAD_MACS = 4e6
+# Fixed cost of one group per training step, in multiply-adds: four small products' overhead
+# (tens of microseconds; the first layer is one product for all groups) at the rate a small
+# matrix product reaches on one core. An estimate, and the split is not sensitive to it: on
+# the benchmark's 32 networks, 5e5, 1e6, 2e6 and 4e6 give 20, 15, 10 and 8 groups and steps
+# within 5 % of each other (measured 2026-12-02; the more groups, the less padding).
+_GROUP_OVERHEAD_MACS = 1e6
 
 
 # --------------------------------------------------------------------------------------------
@@ -1075,7 +1078,7 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
     last_step = epochs * steps_per_epoch if max_steps is None else min(
         max_steps, epochs * steps_per_epoch)
     # Full batch: the forward pass of step t + 1 sees the same parameters and examples
-    # (permuted) as the evaluation after step t, so that evaluation is read off it instead
+    # as the evaluation after step t, so that evaluation is read off it instead
     # of computed again; a network that reached its target then leaves before step t + 1.
     reuse = batch_size >= n
     # Minibatches of their own: each network's examples are gathered into a (K, b, in)
