@@ -92,6 +92,65 @@ def make_figures(out_dir: Path) -> list[Path]:
     return [samplewise(out_dir), random_features(out_dir)]
 
 
+def replications(seeds=(0, 1, 2)) -> str:
+    """Runs of Lab 1's section 6 outside the lab's budget, quoted in Chapter 1.
+
+    Same data, networks and training as the lab's section 6 (one-hidden-layer ReLU MLPs,
+    squared loss on one-hot targets, 5,000 full-batch Adam steps at 1e-3, 4 initialisations
+    per width, 40 % label noise on 150 digits), with one change each: (a) clean labels;
+    (b) half the training set, n = 75 (n K = 750). Returns the text written to
+    ``ch01_replications.txt`` by ``python chapters/figures/ch01_double_descent.py
+    --replications`` (about 35 s of CPU).
+    """
+    import torch
+
+    from utils.data import corrupt_labels, to_tensors
+    from utils.ensembles import train_ensemble
+    from utils.models import count_parameters, mlp
+    from utils.reproducibility import seed_everything
+    from utils.training import evaluate
+
+    def run(seed, n_train, noise, widths, inits=4):
+        rng = np.random.default_rng(seed)       # as the lab's digits_with_noise
+        split = load_digits_split(val_size=0.0, test_size=0.5, seed=seed, scale="unit")
+        idx = rng.permutation(len(split.y_train))[:n_train]
+        y_noisy, _ = corrupt_labels(split.y_train[idx], noise, 10, rng)
+        (X, y), (X_test, y_test) = to_tensors(split.X_train[idx], y_noisy), split.tensors("test")
+        gen = seed_everything(seed).torch
+        nets = [mlp(64, [w], 10, init="default", generator=gen) for _ in range(inits)
+                for w in widths]
+        hists = train_ensemble(nets, X, y, loss="mse", optimizer="adam", lr=1e-3, epochs=5000,
+                               generator=gen)
+        shape = (inits, len(widths))
+        acc = np.reshape([h.final["train_acc"] for h in hists], shape)
+        scores = [evaluate(net, X_test, y_test, loss="mse") for net in nets]
+        loss = np.reshape([s["loss"] for s in scores], shape).mean(axis=0)
+        err = 1 - np.reshape([s["accuracy"] for s in scores], shape).mean(axis=0)
+        fits = (acc >= 0.99).all(axis=0)
+        first = next((j for j in range(len(widths)) if fits[j:].all()), None)
+        params = [count_parameters(net) for net in nets[:len(widths)]]
+        worst = int(np.argmax(loss))
+        return (f"  params {params}\n  train acc (mean) {np.round(acc.mean(axis=0), 3).tolist()}"
+                f"\n  test sq. loss {np.round(loss, 2).tolist()}\n  test 0-1 error "
+                f"{np.round(err, 3).tolist()}\n  first width that fits (every init >= 0.99): "
+                f"{params[first] if first is not None else None} parameters; worst width "
+                f"{params[worst]} parameters; n K = {10 * n_train}\n")
+
+    torch.set_num_threads(1)
+    out = [replications.__doc__.split("\n\n")[1].strip().replace("\n    ", "\n") + "\n"]
+    for seed in seeds:
+        out.append(f"(a) clean labels, n = 150, SEED = {seed}\n"
+                   + run(seed, 150, 0.0, [6, 10, 14, 20, 27, 40, 60, 100]))
+        out.append(f"(b) 40 % noise, n = 75, SEED = {seed}\n"
+                   + run(seed, 75, 0.4, [3, 5, 7, 10, 14, 20, 27, 40, 60, 100]))
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
-    for written in make_figures(Path(__file__).resolve().parent):
-        print(written)
+    if "--replications" in sys.argv:
+        text = replications()
+        (Path(__file__).resolve().parent / "ch01_replications.txt").write_text(text)
+        print(text)
+    else:
+        for written in make_figures(Path(__file__).resolve().parent):
+            print(written)
