@@ -10,6 +10,7 @@
 #   make grade     grade submissions: NB=file.ipynb, or DIR=folder CSV=grades.csv -> _build/grades/
 #   make nbgrader  the labs as an nbgrader course -> _build/nbgrader/
 #   make seeds     run every lab with other seeds: its claims must still hold (numbers printed)
+#   make portability  every lab under five CPU-kernel configurations: numbers that would move
 #   make lock      regenerate constraints.txt from requirements.txt
 #   make clean     remove _build (keeps .venv)
 
@@ -31,10 +32,10 @@ export PYTHONPATH := $(CURDIR)
 export OMP_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help check-python setup browser book test lab execute bench student grade seeds lock clean
+.PHONY: help check-python setup browser book test portability lab execute bench student grade seeds lock clean
 
 help:
-	@sed -n '2,15p' Makefile | sed 's/^# //'
+	@sed -n '2,16p' Makefile | sed 's/^# //'
 
 # Refuse an interpreter the pins were not resolved for, with a message that says what to do.
 check-python:
@@ -68,11 +69,18 @@ book: $(STAMP)
 
 # Two passes, each spread over both cores (pytest-xdist; a notebook's cells stay on one worker):
 # everything with the machine's own kernels, then every lab and the chapter figures again with
-# PyTorch's generic kernels, which compute what another CPU would (see coursetools/nbval_numbers.py).
+# PyTorch's generic kernels and MKL's vendor-neutral BLAS, which sum as another CPU would (an
+# AMD and an Intel CPU take different MKL paths; see coursetools/portability.py).
 XDIST ?= -n 2 --dist loadfile
+ANOTHER_CPU := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE
 test: $(STAMP) browser sandbox
 	$(PY) -m pytest $(XDIST)
-	ATEN_CPU_CAPABILITY=default $(PY) -m pytest $(XDIST) $(LABS) tests/test_chapter_figures.py
+	$(ANOTHER_CPU) $(PY) -m pytest $(XDIST) $(LABS) tests/test_chapter_figures.py
+
+# make portability: every lab under five kernel configurations; lists the printed numbers that
+# would leave the tolerance on another CPU (slow: each lab runs five times; not part of make test).
+portability: $(STAMP)
+	$(PY) -m coursetools.portability $(LABS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab labs/

@@ -4,8 +4,9 @@
 everything else exactly. These tests check the comparison on the labs' own stored outputs, and
 end to end through nbval on a copy of a real lab: a stored number changed by 10 % or a changed
 word fails, an untouched copy passes. ``make test`` then runs every lab a second time under
-``ATEN_CPU_CAPABILITY=default`` (PyTorch's generic kernels), which is how one machine sees
-what another CPU computes; ``test_make_test_runs_the_labs_on_generic_kernels`` guards that.
+``ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE`` (PyTorch's generic kernels and MKL's
+vendor-neutral BLAS), which is how one machine sees what another CPU computes;
+``test_make_test_runs_the_labs_on_generic_kernels`` guards that.
 """
 import os
 import re
@@ -188,8 +189,12 @@ def test_a_changed_stored_output_fails(lab_copy, change):
 def test_make_test_runs_the_labs_on_generic_kernels():
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    second = [line for line in recipe.splitlines() if "ATEN_CPU_CAPABILITY=default" in line]
-    assert second, f"make test has no pass with ATEN_CPU_CAPABILITY=default:\n{recipe}"
+    second = [line for line in recipe.splitlines() if "$(ANOTHER_CPU)" in line]
+    assert second, f"make test has no pass with $(ANOTHER_CPU):\n{recipe}"
+    # The same kernels as coursetools.portability's strongest configuration.
+    from coursetools.portability import ANOTHER_CPU
+    wanted = " ".join(f"{k}={v}" for k, v in ANOTHER_CPU.items())
+    assert re.search(rf"^ANOTHER_CPU\s*:=\s*{re.escape(wanted)}\s*$", makefile, re.M), wanted
     # Every lab: $(LABS) is the Makefile's list of all of labs/*.ipynb.
     assert "$(LABS)" in second[0] and "tests/test_chapter_figures.py" in second[0], second[0]
     assert re.search(r"^LABS\s*:=\s*\$\(sort \$\(wildcard labs/\*\.ipynb\)\)", makefile, re.M)

@@ -12,6 +12,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from cycler import cycler
+from PIL.PngImagePlugin import PngInfo
 
 from ._validation import check_choice, check_real
 
@@ -237,9 +238,14 @@ def save_figure(fig, path, **savefig_kwargs) -> Path:
         raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     path = Path(path)
     if path.suffix.lower() == ".png":
-        metadata = dict(savefig_kwargs.pop("metadata", None) or {})
-        metadata[CONTENT_KEY] = json.dumps(figure_content(fig), separators=(",", ":"))
-        savefig_kwargs["metadata"] = metadata
+        # Matplotlib would store the content uncompressed (tEXt); a figure of long curves
+        # carries hundreds of kB of numbers, so it goes into a compressed zTXt chunk instead.
+        info = PngInfo()
+        for key, value in (savefig_kwargs.pop("metadata", None) or {}).items():
+            info.add_text(key, value)
+        info.add_text(CONTENT_KEY, json.dumps(figure_content(fig), separators=(",", ":")),
+                      zip=True)
+        savefig_kwargs["pil_kwargs"] = {**savefig_kwargs.get("pil_kwargs", {}), "pnginfo": info}
     fig.savefig(path, **savefig_kwargs)
     plt.close(fig)
     return path

@@ -40,7 +40,7 @@ __all__ = ["run_graded", "Tampered", "code_cell", "KERNEL_LOG", "kernel_log"]
 KERNEL_LOG = ".kernel.log"
 # Environment variables a sandboxed kernel gets (nothing else of the grader's: no tokens).
 _KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-             "OPENBLAS_NUM_THREADS", "ATEN_CPU_CAPABILITY", "MPLBACKEND", "TZ")
+             "OPENBLAS_NUM_THREADS", "ATEN_CPU_CAPABILITY", "MKL_CBWR", "MPLBACKEND", "TZ")
 
 
 class Tampered(Exception):

@@ -1,0 +1,154 @@
+"""Which of a lab's printed numbers would move on another CPU: the lab run under other kernels.
+
+``make test`` compares a lab's fresh outputs with the stored ones, numbers within the tolerance
+of :mod:`coursetools.nbval_numbers`. A number computed from a training trajectory can move
+further than that on a machine whose kernels sum in another order, and one such number is
+enough to turn a newcomer's ``make test`` red. Two libraries choose kernels by CPU: ATen (set
+with ``ATEN_CPU_CAPABILITY``) and MKL's BLAS, which takes other code paths on AMD than on
+Intel (``MKL_CBWR`` pins one). This tool runs a lab under several such configurations on one
+machine and lists every output line whose numbers leave the tolerance under any of them, so
+that an author can print such a number with fewer digits, or mark it ``~`` as approximate,
+before a reader's machine finds it.
+
+Usage (``make portability``, or for some labs)::
+
+    python -m coursetools.portability labs/02_generalization_bounds.ipynb
+
+It executes each lab once per configuration (two at a time), prints what moved and exits 1 if
+anything did. It is slow (every lab five times) and is therefore not part of ``make test``,
+whose second pass runs the strongest single configuration, :data:`ANOTHER_CPU`.
+
+Example
+-------
+>>> moved_lines("margin 0.0100 at p = 1\\nR_A = 4022.6", {"generic": "margin 0.0101 at p = 1\\nR_A = 4490.2"})
+[(2, 'R_A = 4022.6', {'generic': 'R_A = 4490.2'})]
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import configparser
+import copy
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from coursetools.nbval_numbers import outputs_match
+
+__all__ = ["CONFIGS", "ANOTHER_CPU", "cell_texts", "moved_lines", "main"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SANITIZE = REPO_ROOT / "tests" / "nbval_sanitize.cfg"
+
+# What make test's second pass sets: ATen's generic kernels and MKL's vendor-neutral code path,
+# together the furthest this machine can get from its own arithmetic.
+ANOTHER_CPU = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"}
+CONFIGS: dict[str, dict[str, str]] = {
+    "native": {},
+    "generic ATen": {"ATEN_CPU_CAPABILITY": "default"},
+    "MKL compatible": {"MKL_CBWR": "COMPATIBLE"},
+    "generic ATen + MKL compatible": ANOTHER_CPU,
+    "AVX2 ATen + MKL AVX2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2"},
+}
+
+
+def _sanitizers(path: Path = SANITIZE) -> list[tuple[re.Pattern, str]]:
+    """The regex replacements nbval applies before comparing (tests/nbval_sanitize.cfg)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path)
+    return [(re.compile(parser[s]["regex"]), parser[s]["replace"]) for s in parser.sections()]
+
+
+def cell_texts(nb) -> dict[int, str]:
+    """The sanitized text output of each code cell that has one, by cell index.
+
+    Only text is compared: what nbval compares of a stream or a ``text/plain`` result (figures
+    are judged by tests/test_chapter_figures.py and by eye).
+    """
+    rules = _sanitizers()
+    texts = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        parts = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stdout":
+                parts.append(out["text"])
+            elif "text/plain" in out.get("data", {}) and "image/png" not in out["data"]:
+                parts.append(out["data"]["text/plain"])
+        text = "".join(parts)
+        for pattern, replacement in rules:
+            text = pattern.sub(replacement, text)
+        if text:
+            texts[index] = text
+    return texts
+
+
+def moved_lines(stored: str, fresh: Mapping[str, str]) -> list[tuple[int, str, dict[str, str]]]:
+    """Lines of ``stored`` that some fresh output does not match within the tolerance.
+
+    Returns (line number from 1, stored line, {configuration: its line}) for each such line,
+    with only the configurations that moved it. A fresh output with another number of lines
+    is reported as one entry for line 0.
+    """
+    stored_lines = stored.splitlines()
+    moved: dict[int, dict[str, str]] = {}
+    for name, text in fresh.items():
+        lines = text.splitlines()
+        if len(lines) != len(stored_lines):
+            moved.setdefault(0, {})[name] = f"{len(lines)} lines, stored {len(stored_lines)}"
+            continue
+        for number, (a, b) in enumerate(zip(stored_lines, lines), start=1):
+            if not outputs_match(a, b):
+                moved.setdefault(number, {})[name] = b
+    return [(n, stored_lines[n - 1] if n else "", moved[n]) for n in sorted(moved)]
+
+
+def _run_under(path: str, env: dict[str, str]) -> dict[int, str]:
+    """Execute the lab at ``path`` in a fresh kernel started with ``env`` added; its texts."""
+    from coursetools.notebooks import execute_notebook, read_notebook  # heavy: workers only
+
+    os.environ.update(env)            # this worker's kernel inherits it
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    nb = read_notebook(path)
+    return cell_texts(execute_notebook(copy.deepcopy(nb), cwd=Path(path).parent))
+
+
+def check_lab(path: str, configs: Mapping[str, dict[str, str]] = CONFIGS,
+              workers: int = 2) -> list[str]:
+    """Run one lab under every configuration; a report line for each output line that moved."""
+    from coursetools.notebooks import read_notebook
+
+    stored = cell_texts(read_notebook(path))
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {name: pool.submit(_run_under, path, env) for name, env in configs.items()}
+        fresh = {name: future.result() for name, future in futures.items()}
+    report = []
+    for index, text in stored.items():
+        for number, line, moved in moved_lines(text, {n: f.get(index, "") for n, f in fresh.items()}):
+            report.append(f"{path} cell {index} line {number}:\n    stored: {line}")
+            report += [f"    {name}: {other}" for name, other in moved.items()]
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("labs", nargs="+", help="notebooks to run")
+    parser.add_argument("--workers", type=int, default=2, help="kernels at once (default 2)")
+    args = parser.parse_args(argv)
+    missing = [lab for lab in args.labs if not Path(lab).is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    failed = False
+    for lab in args.labs:
+        report = check_lab(lab, workers=args.workers)
+        print("\n".join(report) if report else f"{lab}: every number within the tolerance "
+              f"under {len(CONFIGS)} kernel configurations", flush=True)
+        failed |= bool(report)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
