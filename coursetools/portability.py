@@ -26,14 +26,17 @@ Example
 from __future__ import annotations
 
 import argparse
+import collections
 import concurrent.futures
-import configparser
 import copy
+import json
 import os
 import re
 import sys
 from pathlib import Path
 from typing import Mapping, Sequence
+
+from nbval.plugin import coalesce_streams, get_sanitize_patterns
 
 from coursetools.nbval_numbers import outputs_match
 
@@ -42,43 +45,50 @@ __all__ = ["CONFIGS", "ANOTHER_CPU", "cell_texts", "moved_lines", "main"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SANITIZE = REPO_ROOT / "tests" / "nbval_sanitize.cfg"
 
-# What make test's second pass sets: ATen's generic kernels and MKL's vendor-neutral code path,
-# together the furthest this machine can get from its own arithmetic.
+# What make test's second pass sets: ATen's generic kernels and MKL's vendor-neutral code path
+# (SSE2), together the furthest this machine can get from its own arithmetic. It approximates
+# another CPU; it is not a copy of any one CPU's code path.
 ANOTHER_CPU = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"}
 CONFIGS: dict[str, dict[str, str]] = {
     "native": {},
     "generic ATen": {"ATEN_CPU_CAPABILITY": "default"},
     "MKL compatible": {"MKL_CBWR": "COMPATIBLE"},
     "generic ATen + MKL compatible": ANOTHER_CPU,
+    # On a CPU that is not Intel's, MKL ignores MKL_CBWR=AVX2 (it falls back to its own
+    # dispatch), so there this is AVX2 ATen with MKL's usual path.
     "AVX2 ATen + MKL AVX2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2"},
 }
+# Output keys nbval does not compare (with images left to the figure tests).
+_NOT_COMPARED = {"image/png", "image/jpeg", "application/vnd.jupyter.widget-view+json"}
 
 
 def _sanitizers(path: Path = SANITIZE) -> list[tuple[re.Pattern, str]]:
-    """The regex replacements nbval applies before comparing (tests/nbval_sanitize.cfg)."""
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path)
-    return [(re.compile(parser[s]["regex"]), parser[s]["replace"]) for s in parser.sections()]
+    """The regex replacements nbval applies before comparing, parsed as nbval parses them."""
+    return [(re.compile(regex), replace)
+            for regex, replace in get_sanitize_patterns(path.read_text())]
 
 
 def cell_texts(nb) -> dict[int, str]:
-    """The sanitized text output of each code cell that has one, by cell index.
+    """What nbval compares of each code cell's outputs, sanitized, as one text per cell.
 
-    Only text is compared: what nbval compares of a stream or a ``text/plain`` result (figures
-    are judged by tests/test_chapter_figures.py and by eye).
+    As nbval does: streams coalesced (``\\r`` and ``\\b`` applied) and compared per stream
+    name, every data type but images and widget ids. Each kind is one block headed by its
+    name (``[stdout]``, ``[text/plain]``), so a line of one never meets a line of another.
     """
     rules = _sanitizers()
     texts = {}
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or not cell.get("outputs"):
             continue
-        parts = []
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and out.get("name") == "stdout":
-                parts.append(out["text"])
-            elif "text/plain" in out.get("data", {}) and "image/png" not in out["data"]:
-                parts.append(out["data"]["text/plain"])
-        text = "".join(parts)
+        blocks = collections.defaultdict(list)
+        for out in coalesce_streams(copy.deepcopy(cell.outputs)):
+            if out.get("output_type") == "stream":
+                blocks[out["name"]].append(out["text"])
+            for kind, value in out.get("data", {}).items():
+                if kind not in _NOT_COMPARED:
+                    blocks[kind].append(value if isinstance(value, str) else json.dumps(value))
+        text = "".join(f"[{kind}]\n" + "".join(values).rstrip("\n") + "\n"
+                       for kind, values in sorted(blocks.items()))
         for pattern, replacement in rules:
             text = pattern.sub(replacement, text)
         if text:
@@ -106,14 +116,20 @@ def moved_lines(stored: str, fresh: Mapping[str, str]) -> list[tuple[int, str, d
     return [(n, stored_lines[n - 1] if n else "", moved[n]) for n in sorted(moved)]
 
 
-def _run_under(path: str, env: dict[str, str]) -> dict[int, str]:
-    """Execute the lab at ``path`` in a fresh kernel started with ``env`` added; its texts."""
+def _run_under(path: str, env: dict[str, str]) -> dict[int, str] | str:
+    """Execute the lab at ``path`` in a fresh kernel with exactly ``env`` of the kernel
+    settings; its texts, or what went wrong as a message (a failed claim is a finding too)."""
     from coursetools.notebooks import execute_notebook, read_notebook  # heavy: workers only
 
-    os.environ.update(env)            # this worker's kernel inherits it
+    for name in {key for config in CONFIGS.values() for key in config}:
+        os.environ.pop(name, None)    # nothing of the caller's shell or an earlier run
+    os.environ.update(env)            # the kernel inherits this process's environment
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    nb = read_notebook(path)
-    return cell_texts(execute_notebook(copy.deepcopy(nb), cwd=Path(path).parent))
+    try:
+        nb = execute_notebook(read_notebook(path), cwd=Path(path).parent)
+    except Exception as error:        # CellExecutionError, a timeout, a dead kernel
+        return f"the run failed: {str(error).strip().splitlines()[-1][:300]}"
+    return cell_texts(nb)
 
 
 def check_lab(path: str, configs: Mapping[str, dict[str, str]] = CONFIGS,
@@ -122,10 +138,14 @@ def check_lab(path: str, configs: Mapping[str, dict[str, str]] = CONFIGS,
     from coursetools.notebooks import read_notebook
 
     stored = cell_texts(read_notebook(path))
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+    # One process per run: a worker's environment must not carry over to the next run.
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers,
+                                                max_tasks_per_child=1) as pool:
         futures = {name: pool.submit(_run_under, path, env) for name, env in configs.items()}
         fresh = {name: future.result() for name, future in futures.items()}
-    report = []
+    report = [f"{path} under {name}: {result}" for name, result in fresh.items()
+              if isinstance(result, str)]
+    fresh = {name: result for name, result in fresh.items() if not isinstance(result, str)}
     for index, text in stored.items():
         for number, line, moved in moved_lines(text, {n: f.get(index, "") for n, f in fresh.items()}):
             report.append(f"{path} cell {index} line {number}:\n    stored: {line}")

@@ -39,6 +39,9 @@ def solo(net, X, y, optimizer, monkeypatch, **kw):
     return train(net, X, y, optimizer=optimizer, **kw)
 
 
+N_VAL = 40  # examples in every validation set here
+
+
 def assert_same_trajectory(h_batch, h_solo, net_batch, net_solo, n):
     assert h_batch.stopped_because == h_solo.stopped_because
     assert len(h_batch.rows) == len(h_solo.rows)
@@ -48,8 +51,11 @@ def assert_same_trajectory(h_batch, h_solo, net_batch, net_solo, n):
     for col in [c for c in h_solo.rows[0] if c.endswith("_loss")]:
         np.testing.assert_allclose(h_batch[col], h_solo[col], rtol=1e-4, atol=1e-6)
     for col in [c for c in h_solo.rows[0] if c.endswith("_acc")]:
-        # one example may sit on the decision boundary within rounding
-        np.testing.assert_allclose(h_batch[col], h_solo[col], rtol=0, atol=1.01 / n)
+        # Examples may sit on the decision boundary within rounding: near initialization an
+        # MSE net's outputs are close to ties, and under ATEN_CPU_CAPABILITY=default two of 96
+        # flipped at step 1 with the losses equal to 1e-6. A real divergence moves the losses.
+        size = N_VAL if col.startswith("val") else n
+        np.testing.assert_allclose(h_batch[col], h_solo[col], rtol=0, atol=2.01 / size)
     for p, q in zip(net_batch.parameters(), net_solo.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
 
@@ -64,7 +70,7 @@ def assert_same_trajectory(h_batch, h_solo, net_batch, net_solo, n):
 @pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
 def test_each_member_follows_its_solo_trajectory(optimizer, batch_size, loss, monkeypatch):
     X, y = data()
-    X_val, y_val = data(40, seed=1)
+    X_val, y_val = data(N_VAL, seed=1)
     widths = [2, 7, 24]  # the 2-unit network is padded to 24 units (one group: see below)
     assert plan_groups([[5, w, 3] for w in widths], batch_size or len(y)) == [[0, 1, 2]]
     lrs = {"sgd": [0.3, 0.1, 0.001], "adam": [0.1, 0.03, 0.0003],
@@ -277,7 +283,7 @@ def nets_from(gens, widths, d=5, out=3, **kw):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_own_generators_each_member_follows_train_with_its_generator(optimizer, monkeypatch):
     X, y = data()
-    X_val, y_val = data(40, seed=1)
+    X_val, y_val = data(N_VAL, seed=1)
     widths = [2, 7, 24]  # one group: the 2-unit network is padded to 24 units
     assert plan_groups([[5, w, 3] for w in widths], 16) == [[0, 1, 2]]
     lrs = {"sgd": [0.3, 0.1, 0.001], "adam": [0.1, 0.03, 0.0003]}[optimizer]
@@ -390,7 +396,7 @@ def test_callback_rows_equal_train_with_the_same_callback(batch_size):
     """Same columns and values as train(callback=...), for a member that stops early too
     (full batch exercises the evaluation read off the next step's forward pass)."""
     X, y = data()
-    X_val, y_val = data(40, seed=1)
+    X_val, y_val = data(N_VAL, seed=1)
     widths, lrs = [3, 12], [0.5, 0.005]
     kw = dict(optimizer="sgd", batch_size=batch_size, epochs=10 if batch_size else 60,
               evals_per_epoch=2 if batch_size else 1,

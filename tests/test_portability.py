@@ -21,13 +21,18 @@ def test_nothing_moved_is_an_empty_report():
     assert moved_lines("accuracy 0.992", {name: "accuracy 0.993" for name in CONFIGS}) == []
 
 
-def test_cell_texts_sanitize_as_nbval_does():
+def test_cell_texts_sanitize_and_coalesce_as_nbval_does():
+    out = nbformat.v4.new_output
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("prose"),
-        nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
-            "stream", name="stdout", text="done, wall time: 3.2 s\n")]),
+        nbformat.v4.new_code_cell("", outputs=[
+            out("stream", name="stdout", text="step 1\rstep 2\n"),
+            out("stream", name="stderr", text="a warning 0.5\n"),
+            out("stream", name="stdout", text="done, wall time: 3.2 s\n"),
+            out("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure 0.5>"})]),
         nbformat.v4.new_code_cell("", outputs=[])])
-    assert cell_texts(nb) == {1: "done, wall time: DURATION\n"}
+    assert cell_texts(nb) == {1: "[stderr]\na warning 0.5\n[stdout]\nstep 2\n"
+                                 "done, wall time: DURATION\n[text/plain]\n<Figure 0.5>\n"}
 
 
 def test_a_missing_notebook_is_refused_with_its_name(capsys):
