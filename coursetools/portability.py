@@ -116,12 +116,12 @@ def moved_lines(stored: str, fresh: Mapping[str, str]) -> list[tuple[int, str, d
     return [(n, stored_lines[n - 1] if n else "", moved[n]) for n in sorted(moved)]
 
 
-def _run_under(path: str, env: dict[str, str]) -> dict[int, str] | str:
-    """Execute the lab at ``path`` in a fresh kernel with exactly ``env`` of the kernel
-    settings; its texts, or what went wrong as a message (a failed claim is a finding too)."""
+def _run_under(path: str, env: dict[str, str], cleared: set[str]) -> dict[int, str] | str:
+    """Execute the lab at ``path`` in a fresh kernel with the settings ``cleared`` removed and
+    ``env`` set; its texts, or what went wrong as a message (a failed claim is a finding too)."""
     from coursetools.notebooks import execute_notebook, read_notebook  # heavy: workers only
 
-    for name in {key for config in CONFIGS.values() for key in config}:
+    for name in cleared:
         os.environ.pop(name, None)    # nothing of the caller's shell or an earlier run
     os.environ.update(env)            # the kernel inherits this process's environment
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -141,7 +141,9 @@ def check_lab(path: str, configs: Mapping[str, dict[str, str]] = CONFIGS,
     # One process per run: a worker's environment must not carry over to the next run.
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers,
                                                 max_tasks_per_child=1) as pool:
-        futures = {name: pool.submit(_run_under, path, env) for name, env in configs.items()}
+        cleared = {key for env in configs.values() for key in env}
+        futures = {name: pool.submit(_run_under, path, env, cleared)
+                   for name, env in configs.items()}
         fresh = {name: future.result() for name, future in futures.items()}
     report = [f"{path} under {name}: {result}" for name, result in fresh.items()
               if isinstance(result, str)]
