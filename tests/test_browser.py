@@ -3,9 +3,14 @@
 Every page of the book is served from localhost and checked the way a student would notice
 a problem: a request that leaves the machine or fails, a JavaScript error, math left as raw
 LaTeX, a missing image or one without alt text, a solution that will not open, a search that
-finds nothing, a figure that turns dark in dark mode. Each page is saved as a screenshot under
-``_build/screenshots/``. Where no Chromium is installed the tests skip and say how to get one
-(``make test`` installs Debian's ``chromium`` when it runs as root).
+finds nothing, a figure that turns dark in dark mode. The first screen of each page, light and
+dark, is saved under ``_build/screenshots/``. Where no Chromium is installed the tests skip and
+say how to get one (``make test`` installs Debian's ``chromium`` when it runs as root).
+
+A page load costs about two CPU-seconds (MathJax typesets every formula), so each page is
+visited once: test_page_renders_offline's visit also switches the page to dark mode, opens its
+solutions and measures its code blocks, and the tests of those parts read what it found
+(``FOUND``). Run on its own (``-k``), each of those tests visits the page itself.
 """
 from __future__ import annotations
 
@@ -178,29 +183,67 @@ def test_page_renders_offline(chromium, site, page):
                 visit.problems.append(f"image did not load: {image['src']}")
             if not meaningful_alt(image["alt"], image["src"] or ""):
                 visit.problems.append(f"image without alt text: {image['src']} (alt={image['alt']!r})")
-        visit.page.screenshot(path=str(screenshot_path(page)), full_page=True)
-        # The same visit measures the code blocks for test_code_fits_the_column_at_1280px
-        # (after the screenshot: the measurement opens every folded block).
-        OVERFLOW[page] = code_overflow(visit.page)
+        # The first screen only: a full-page screenshot of a long lab costs 2-5 CPU-seconds.
+        visit.page.screenshot(path=str(screenshot_path(page)))
+        # The other tests' parts of this page, in an order where none disturbs the next: dark
+        # mode (switched back), then the solutions (one is clicked open), then the code
+        # widths (measured with every folded block open).
+        for part, check in PARTS.items():
+            if check.applies(page):
+                FOUND[part, page] = outcome(check.run, visit.page, page)
     finally:
         visit.close()
     assert not visit.problems, f"page {page}:\n  " + "\n  ".join(visit.problems)
+
+
+class Part:
+    """A check of one page that can run in any visit: ``run(page_obj, page)`` raises
+    AssertionError with a message when the page fails it."""
+
+    def __init__(self, run, applies):
+        self.run, self.applies = run, applies
+
+
+def outcome(run, page_obj, page: str) -> str:
+    """``""`` if ``run`` passes on the open page, else what went wrong."""
+    try:
+        run(page_obj, page)
+    except (AssertionError, sync_api.Error) as error:
+        return str(error) or f"{type(error).__name__} on page {page}"
+    return ""
+
+
+# (part, page) -> "" or the failure, filled by test_page_renders_offline's visit. A module's
+# tests run on one xdist worker (--dist loadfile), so the dict is shared by all of them.
+FOUND: dict[tuple[str, str], str] = {}
+
+
+def check_part(chromium, site, part: str, page: str) -> None:
+    """Fail with what the render visit found for ``part`` of ``page``, or check it now."""
+    found = FOUND.get((part, page))
+    if found is None:  # run on its own (-k): visit the page here
+        visit = Visit(chromium, page_url(site, page), settle=False)
+        try:
+            found = outcome(PARTS[part].run, visit.page, page)
+        finally:
+            visit.close()
+    if found:
+        pytest.fail(found)
+
+
+def chapter_solution_opens(page_obj, page: str) -> None:
+    solutions = page_obj.locator(".solution.dropdown")
+    assert solutions.count() > 0, f"page {page}: no 'check your understanding' solution found"
+    solution = solutions.first
+    body = solution.locator(":scope > :not(.admonition-title)").first
+    assert not body.is_visible(), f"page {page}: the first solution is open before any click"
+    solution.locator(".admonition-title").click()
+    body.wait_for(state="visible", timeout=5000)
 
 
 @pytest.mark.parametrize("page", CHAPTERS)
 def test_solution_opens_when_clicked(chromium, site, page):
-    visit = Visit(chromium, page_url(site, page))
-    try:
-        solutions = visit.page.locator(".solution.dropdown")
-        assert solutions.count() > 0, f"page {page}: no 'check your understanding' solution found"
-        solution = solutions.first
-        body = solution.locator(":scope > :not(.admonition-title)").first
-        assert not body.is_visible(), f"page {page}: the first solution is open before any click"
-        solution.locator(".admonition-title").click()
-        body.wait_for(state="visible", timeout=5000)
-    finally:
-        visit.close()
-    assert not visit.problems, f"page {page}:\n  " + "\n  ".join(visit.problems)
+    check_part(chromium, site, "chapter solutions", page)
 
 
 def test_search_finds_double_descent(chromium, site):
@@ -254,14 +297,21 @@ FIGURE_PAGES = [page for page in toc_files()
                 if page.startswith("labs/") or page.startswith("chapters/")]
 
 
-@pytest.mark.parametrize("page", FIGURE_PAGES)
-def test_figures_stay_light_in_dark_mode(chromium, site, page):
-    visit = Visit(chromium, page_url(site, page), dark=True)
+THEME_IS = "theme => document.documentElement.dataset.theme === theme"
+
+
+def figures_stay_light_in_dark_mode(page_obj, page: str) -> None:
+    """The reader's system asks for dark mode: the theme follows, and every figure keeps its
+    light background (a transparent one would show black axes on a dark page)."""
+    page_obj.emulate_media(color_scheme="dark")
     try:
-        theme = visit.page.evaluate("() => document.documentElement.dataset.theme")
-        assert theme == "dark", f"page {page}: the theme did not switch to dark mode ({theme!r})"
-        visit.page.evaluate(IMAGE_REPORT)  # every image loaded and decoded before measuring
-        images = visit.page.locator(".bd-content img")
+        try:
+            page_obj.wait_for_function(THEME_IS, arg="dark", timeout=5000)
+        except sync_api.Error:
+            theme = page_obj.evaluate("() => document.documentElement.dataset.theme")
+            raise AssertionError(f"page {page}: the theme did not switch to dark mode ({theme!r})")
+        page_obj.evaluate(IMAGE_REPORT)  # every image loaded and decoded before measuring
+        images = page_obj.locator(".bd-content img")
         dark = []
         for i in range(images.count()):
             image = images.nth(i)
@@ -271,11 +321,17 @@ def test_figures_stay_light_in_dark_mode(chromium, site, page):
             lightness = edge_lightness(shot, image.evaluate(PADDING))
             if lightness < 0.75:
                 dark.append(f"{image.get_attribute('src')} (edge lightness {lightness:.2f})")
-        visit.page.screenshot(path=str(screenshot_path(page, "-dark")), full_page=True)
-    finally:
-        visit.close()
-    assert not dark, f"page {page}: figures hard to read in dark mode: {dark}"
-    assert not visit.problems, f"page {page} (dark mode):\n  " + "\n  ".join(visit.problems)
+        page_obj.evaluate("() => window.scrollTo(0, 0)")
+        page_obj.screenshot(path=str(screenshot_path(page, "-dark")), animations="disabled")
+        assert not dark, f"page {page}: figures hard to read in dark mode: {dark}"
+    finally:  # back to light for the parts checked after this one
+        page_obj.emulate_media(color_scheme="light")
+        page_obj.wait_for_function(THEME_IS, arg="light", timeout=5000)
+
+
+@pytest.mark.parametrize("page", FIGURE_PAGES)
+def test_figures_stay_light_in_dark_mode(chromium, site, page):
+    check_part(chromium, site, "dark mode", page)
 
 
 def test_book_works_from_a_folder(chromium, book):
@@ -328,41 +384,40 @@ SOLUTION_REPORT = """() => [...document.querySelectorAll('div.cell.tag_solution'
 })"""
 
 
-@pytest.mark.parametrize("page", LABS)
-def test_lab_solutions_stay_folded_until_clicked(chromium, site, page):
+def lab_solutions_stay_folded(page_obj, page: str) -> None:
     expected = folded_solutions(page)
     assert expected, f"{page}: the notebook has no solution cell, so there is nothing to check"
-    # Requests and errors are test_page_renders_offline's business: no need to wait for them.
-    visit = Visit(chromium, page_url(site, page), settle=False)
-    try:
-        report = visit.page.evaluate(SOLUTION_REPORT)
-        assert len(report) == len(expected), (
-            f"{page}: the book shows {len(report)} solution cells, the notebook has "
-            f"{len(expected)}")
-        for number, (cell, first_line) in enumerate(zip(report, expected), start=1):
-            assert cell["folded"] and cell["open"] is False, (
-                f"{page}: solution {number} is not folded behind a toggle")
-            assert cell["prompt"] == "Show solution", (
-                f"{page}: solution {number}'s toggle says {cell['prompt']!r}")
-            assert not cell["shown"], f"{page}: solution {number} is visible before any click"
-            assert first_line in cell["code"], (
-                f"{page}: solution {number} does not hold the notebook's code {first_line!r}")
-        # The instruction before each solution and the check after it stay in view.
-        for selector in ("div.cell.tag_exercise", "div.cell.tag_check .cell_output"):
-            assert visit.page.locator(selector).first.is_visible(), (
-                f"{page}: {selector} is hidden; only the solution's code should be")
-        first = visit.page.locator("div.cell.tag_solution").first
-        first.locator("summary").click()
-        code = first.locator(".cell_input pre")
-        code.wait_for(state="visible", timeout=5000)
-        assert expected[0] in code.inner_text(), f"{page}: the opened solution shows other code"
-        assert first.locator("summary .expanded").is_visible(), (
-            f"{page}: the opened toggle does not offer to hide the solution again")
-        others = visit.page.evaluate(SOLUTION_REPORT)[1:]
-        assert not any(cell["shown"] for cell in others), (
-            f"{page}: opening the first solution showed others too")
-    finally:
-        visit.close()
+    report = page_obj.evaluate(SOLUTION_REPORT)
+    assert len(report) == len(expected), (
+        f"{page}: the book shows {len(report)} solution cells, the notebook has "
+        f"{len(expected)}")
+    for number, (cell, first_line) in enumerate(zip(report, expected), start=1):
+        assert cell["folded"] and cell["open"] is False, (
+            f"{page}: solution {number} is not folded behind a toggle")
+        assert cell["prompt"] == "Show solution", (
+            f"{page}: solution {number}'s toggle says {cell['prompt']!r}")
+        assert not cell["shown"], f"{page}: solution {number} is visible before any click"
+        assert first_line in cell["code"], (
+            f"{page}: solution {number} does not hold the notebook's code {first_line!r}")
+    # The instruction before each solution and the check after it stay in view.
+    for selector in ("div.cell.tag_exercise", "div.cell.tag_check .cell_output"):
+        assert page_obj.locator(selector).first.is_visible(), (
+            f"{page}: {selector} is hidden; only the solution's code should be")
+    first = page_obj.locator("div.cell.tag_solution").first
+    first.locator("summary").click()
+    code = first.locator(".cell_input pre")
+    code.wait_for(state="visible", timeout=5000)
+    assert expected[0] in code.inner_text(), f"{page}: the opened solution shows other code"
+    assert first.locator("summary .expanded").is_visible(), (
+        f"{page}: the opened toggle does not offer to hide the solution again")
+    others = page_obj.evaluate(SOLUTION_REPORT)[1:]
+    assert not any(cell["shown"] for cell in others), (
+        f"{page}: opening the first solution showed others too")
+
+
+@pytest.mark.parametrize("page", LABS)
+def test_lab_solutions_stay_folded_until_clicked(chromium, site, page):
+    check_part(chromium, site, "lab solutions", page)
 
 
 # Every folded part of the page opened (details, and sphinx-togglebutton's dropdowns), so a
@@ -399,22 +454,24 @@ def code_overflow(page) -> list[dict]:
     return evaluate_after_redirects(page, OVERFLOW_REPORT)
 
 
-# Page -> its overflowing code blocks, filled by test_page_renders_offline's visit (one visit
-# per page instead of two; a module's tests run on one xdist worker).
-OVERFLOW: dict[str, list[dict]] = {}
-
-
-@pytest.mark.parametrize("page", PAGES)
-def test_code_fits_the_column_at_1280px(chromium, site, page):
-    wide = OVERFLOW.get(page)
-    if wide is None:  # run on its own (-k): visit the page here
-        visit = Visit(chromium, page_url(site, page), settle=False)
-        try:
-            wide = code_overflow(visit.page)
-        finally:
-            visit.close()
+def code_fits_the_column(page_obj, page: str) -> None:
+    wide = code_overflow(page_obj)
     assert not wide, (
         f"page {page}: {len(wide)} code block(s) scroll sideways at 1280 px (the column fits "
         "about 100 characters of code, see _static/course.css); wrap these lines:\n  "
         + "\n  ".join(f"{w['where']}, {w['chars']} characters, {w['overflow']} px too wide: "
                       f"{w['line']!r}" for w in wide))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_code_fits_the_column_at_1280px(chromium, site, page):
+    check_part(chromium, site, "code widths", page)
+
+
+# The parts test_page_renders_offline's visit checks for the tests above, in this order.
+PARTS = {
+    "dark mode": Part(figures_stay_light_in_dark_mode, lambda page: page in FIGURE_PAGES),
+    "chapter solutions": Part(chapter_solution_opens, lambda page: page in CHAPTERS),
+    "lab solutions": Part(lab_solutions_stay_folded, lambda page: page in LABS),
+    "code widths": Part(code_fits_the_column, lambda page: True),
+}

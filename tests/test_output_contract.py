@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import nbformat
 import pytest
@@ -125,25 +126,21 @@ def _first_cell_printing_a_decimal(nb) -> int:
     raise AssertionError("no code cell prints a decimal number")
 
 
-def _run_nbval(path: Path) -> subprocess.CompletedProcess:
-    # The caller's PYTEST_ADDOPTS (say -q, which hides the summary line read below) must not
-    # reach the inner run.
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", str(path), "-q", "-x", "-p", "no:xdist",
-         "-p", "no:randomly", "--rootdir", str(ROOT), "-c", str(ROOT / "pytest.ini")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
-
-
-@pytest.fixture(scope="module")
-def lab_copy(tmp_path_factory):
-    """The cells of the fastest lab up to its first cell that prints a decimal, and that cell."""
-    lab = ROOT / "labs" / "05_offense_defense.ipynb"
-    nb = nbformat.read(lab, as_version=4)
-    last = _first_cell_printing_a_decimal(nb)
-    nb.cells = nb.cells[:last + 1]
-    folder = tmp_path_factory.mktemp("labcopy")
-    return nb, folder
+def _changed(nb, change: str):
+    """A copy of ``nb`` whose last cell's output has a number raised 10 % or a word changed."""
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    holder, key = _output_text(nb.cells[-1])
+    text = holder[key]
+    if change == "number":
+        match = next(m for m in DECIMAL.finditer(text)
+                     if abs(float(changed_by(m.group(0), 1.1)) - float(m.group(0)))
+                     > 1.5 * 10.0 ** -len(m.group(2)))
+        holder[key] = text[:match.start()] + changed_by(match.group(0), 1.1) + text[match.end():]
+    else:
+        word = re.search(r"[A-Za-z]{3,}", text)
+        assert word, "the cell's output has no word to change"
+        holder[key] = text[:word.start()] + word.group(0)[::-1] + "x" + text[word.end():]
+    return nb
 
 
 def _output_text(cell):
@@ -155,35 +152,51 @@ def _output_text(cell):
     raise AssertionError("cell has no text output")
 
 
-def test_an_untouched_copy_of_a_lab_passes(lab_copy):
-    nb, folder = lab_copy
-    path = folder / "untouched.ipynb"
-    nbformat.write(nb, path)
-    result = _run_nbval(path)
-    assert result.returncode == 0, result.stdout[-3000:]
+@pytest.fixture(scope="module")
+def nbval_run(tmp_path_factory):
+    """One nbval run (as make test runs it) over three copies of the fastest lab, cut after
+    its first cell that prints a decimal: untouched, a number changed by 10 %, a word changed.
+
+    Returns the run and, per copy, its cells' outcomes from nbval's JUnit report. One run
+    instead of three saves two start-ups of pytest and its plugins.
+    """
+    lab = ROOT / "labs" / "05_offense_defense.ipynb"
+    nb = nbformat.read(lab, as_version=4)
+    nb.cells = nb.cells[:_first_cell_printing_a_decimal(nb) + 1]
+    folder = tmp_path_factory.mktemp("labcopy")
+    copies = {"untouched": nb, "number": _changed(nb, "number"), "word": _changed(nb, "word")}
+    for name, copy in copies.items():
+        nbformat.write(copy, folder / f"{name}.ipynb")
+    report = folder / "junit.xml"
+    # The caller's PYTEST_ADDOPTS (say -q, or -x) must not reach the inner run.
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *(str(folder / f"{name}.ipynb") for name in copies),
+         "-q", "-p", "no:xdist", "-p", "no:randomly", f"--junitxml={report}",
+         "-o", "junit_family=xunit1",  # each case names its file
+         "--rootdir", str(ROOT), "-c", str(ROOT / "pytest.ini")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert report.exists(), f"nbval wrote no report:\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
+    outcomes: dict[str, list[str]] = {name: [] for name in copies}
+    for case in ElementTree.parse(report).iter("testcase"):
+        name = Path(case.get("file") or case.get("classname", "")).stem.split(".")[-1]
+        failed = any(child.tag in ("failure", "error") for child in case)
+        outcomes[name].append("failed" if failed else "passed")
+    return result, outcomes
+
+
+def test_an_untouched_copy_of_a_lab_passes(nbval_run):
+    result, outcomes = nbval_run
+    assert outcomes["untouched"] and set(outcomes["untouched"]) == {"passed"}, (
+        result.stdout[-3000:])
 
 
 @pytest.mark.parametrize("change", ["number", "word"])
-def test_a_changed_stored_output_fails(lab_copy, change):
-    nb, folder = lab_copy
-    nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # a copy to change
-    cell = nb.cells[-1]
-    holder, key = _output_text(cell)
-    text = holder[key]
-    if change == "number":
-        match = next(m for m in DECIMAL.finditer(text)
-                     if abs(float(changed_by(m.group(0), 1.1)) - float(m.group(0)))
-                     > 1.5 * 10.0 ** -len(m.group(2)))
-        holder[key] = text[:match.start()] + changed_by(match.group(0), 1.1) + text[match.end():]
-    else:
-        word = re.search(r"[A-Za-z]{3,}", text)
-        assert word, "the cell's output has no word to change"
-        holder[key] = text[:word.start()] + word.group(0)[::-1] + "x" + text[word.end():]
-    path = folder / f"changed_{change}.ipynb"
-    nbformat.write(nb, path)
-    result = _run_nbval(path)
-    assert result.returncode == 1, result.stdout[-3000:]
-    assert "1 failed" in result.stdout, result.stdout[-3000:]
+def test_a_changed_stored_output_fails(nbval_run, change):
+    result, outcomes = nbval_run
+    # Only the changed cell fails, and the run as a whole fails.
+    assert outcomes[change].count("failed") == 1, (outcomes, result.stdout[-3000:])
+    assert outcomes[change][-1] == "failed" and result.returncode == 1, result.stdout[-3000:]
 
 
 def test_make_test_runs_the_labs_on_generic_kernels():
