@@ -76,10 +76,16 @@ book: $(STAMP)
 # a fifth of it idle (the first pass took 319 s instead of 411 s). At most 8 workers.
 CORES := $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 XDIST ?= -n $(shell echo $$(( $(CORES) < 8 ? $(CORES) + 1 : 8 ))) --dist loadfile
+# The second pass only computes: one worker per core, the slowest labs first, in this order
+# (xdist would otherwise order files by their number of cells), so no core idles at the end.
+XDIST_CPU ?= -n $(shell echo $$(( $(CORES) < 8 ? $(CORES) : 8 ))) --dist loadfile --no-loadscope-reorder
+SLOWEST_LABS := $(addprefix labs/,01_double_descent.ipynb 06_grokking.ipynb 03_lottery_tickets.ipynb \
+                04_gradient_starvation.ipynb)
 ANOTHER_CPU := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE
 test: $(STAMP) browser sandbox
 	$(PY) -m pytest $(XDIST)
-	$(ANOTHER_CPU) $(PY) -m pytest $(XDIST) $(LABS) tests/test_chapter_figures.py
+	$(ANOTHER_CPU) $(PY) -m pytest $(XDIST_CPU) $(filter $(LABS),$(SLOWEST_LABS)) \
+	  $(filter-out $(SLOWEST_LABS),$(LABS)) tests/test_chapter_figures.py
 
 # make portability: every lab under five kernel configurations; lists the printed numbers that
 # would leave the tolerance on another CPU (slow: each lab runs five times; not part of make test).
