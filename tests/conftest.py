@@ -1,6 +1,5 @@
 """Fixtures shared by the tests: the book is built once per run and reused."""
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -32,27 +31,32 @@ def toc_files() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def book(tmp_path_factory) -> BookBuild:
+def book(request, tmp_path_factory) -> BookBuild:
     """Build the book once per run, with warnings as errors, into a temporary folder.
 
     Under pytest-xdist every worker is its own session; the first to need the book builds it
     (about 13 CPU-seconds) while holding a lock in the run's shared temporary folder, and the
-    others reuse that build.
+    others reuse that build, or its failure.
     """
     from filelock import FileLock
 
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     assert jupyter_book.exists(), f"jupyter-book is not installed next to {sys.executable}"
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    worker = hasattr(request.config, "workerinput")  # set by xdist in its workers only
     shared = tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp()
     out, record = shared / "book", shared / "book.json"
     with FileLock(str(shared / "book.lock")):
         if not record.exists():
-            result = subprocess.run(
-                [str(jupyter_book), "build", str(ROOT), "--path-output", str(out),
-                 "-W", "-n", "--keep-going"],
-                capture_output=True, text=True, timeout=300)
-            record.write_text(json.dumps({"returncode": result.returncode,
-                                          "log": result.stdout + result.stderr}))
+            try:
+                result = subprocess.run(
+                    [str(jupyter_book), "build", str(ROOT), "--path-output", str(out),
+                     "-W", "-n", "--keep-going"],
+                    capture_output=True, text=True, timeout=300)
+                built = {"returncode": result.returncode, "log": result.stdout + result.stderr}
+            except subprocess.TimeoutExpired as error:  # recorded, so no worker builds again
+                built = {"returncode": -1, "log": f"the build took over {error.timeout} s"}
+            partial = record.with_suffix(".partial")
+            partial.write_text(json.dumps(built))
+            partial.replace(record)  # whole, or not there
         built = json.loads(record.read_text())
     return BookBuild(built["returncode"], built["log"], out / "_build" / "html")

@@ -49,7 +49,9 @@ def test_bench_notebook_measures_time_and_memory(tmp_path, baseline_mib):
     heavy = write_notebook(
         tmp_path / "heavy.ipynb",
         "import subprocess, sys, time\nimport numpy as np",
-        "block = np.ones(100 * 2**20 // 8)  # 100 MiB, every page written, so resident",
+        # 400 MiB, every page written, so resident: large beside the baseline's noise (a
+        # kernel's own memory, 62 MiB idle, measured 99 MiB once on a loaded machine)
+        "block = np.ones(400 * 2**20 // 8)",
         "time.sleep(0.5)",
     )
     before = heavy.read_bytes()
@@ -57,9 +59,9 @@ def test_bench_notebook_measures_time_and_memory(tmp_path, baseline_mib):
     assert row["lab"] == "heavy" and row["path"] == str(heavy)
     assert row["ok"] is True and row["error"] is None
     assert row["wall_s"] >= 0.5
-    assert row["peak_mib"] >= 80
-    # The 100 MiB array shows up on top of what the kernel needs anyway.
-    assert row["peak_mib"] - baseline_mib >= 80
+    assert row["peak_mib"] >= 320
+    # The 400 MiB array shows up on top of what the kernel needs anyway.
+    assert row["peak_mib"] - baseline_mib >= 320
     assert heavy.read_bytes() == before  # the notebook file is not modified
 
 

@@ -20,7 +20,9 @@ import io
 import os
 import re
 import shutil
+import sys
 import threading
+import traceback
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -86,10 +88,10 @@ def chromium():
 class Visit:
     """One page opened in a fresh browser context, with everything worth complaining about."""
 
-    def __init__(self, chromium, url: str, dark: bool = False, settle: bool = True):
+    def __init__(self, chromium, url: str, settle: bool = True):
         self.problems: list[str] = []
         self.context = chromium.new_context(viewport={"width": 1280, "height": 900},
-                                            color_scheme="dark" if dark else "light")
+                                            color_scheme="light")
         # The network is effectively off: anything not on localhost is refused and reported.
         self.context.route("**/*", self._only_localhost)
         self.page = self.context.new_page()
@@ -198,18 +200,22 @@ def test_page_renders_offline(chromium, site, page):
 
 class Part:
     """A check of one page that can run in any visit: ``run(page_obj, page)`` raises
-    AssertionError with a message when the page fails it."""
+    AssertionError with a message when the page fails it; ``applies(page)`` says which pages
+    it is for (the pages its test is parametrized with)."""
 
     def __init__(self, run, applies):
         self.run, self.applies = run, applies
 
 
 def outcome(run, page_obj, page: str) -> str:
-    """``""`` if ``run`` passes on the open page, else what went wrong."""
+    """``""`` if ``run`` passes on the open page, else what went wrong (a failed check's
+    message; for any other error, its type, message and traceback)."""
     try:
         run(page_obj, page)
-    except (AssertionError, sync_api.Error) as error:
-        return str(error) or f"{type(error).__name__} on page {page}"
+    except AssertionError as error:
+        return str(error) or f"a check failed on page {page}"
+    except Exception as error:  # a crash of one part must not hide the page's other results
+        return f"page {page}: {type(error).__name__}: {error}\n{traceback.format_exc()}"
     return ""
 
 
@@ -302,7 +308,10 @@ THEME_IS = "theme => document.documentElement.dataset.theme === theme"
 
 def figures_stay_light_in_dark_mode(page_obj, page: str) -> None:
     """The reader's system asks for dark mode: the theme follows, and every figure keeps its
-    light background (a transparent one would show black axes on a dark page)."""
+    light background (a transparent one would show black axes on a dark page).
+
+    The preference changes while the page is open; the theme applies it with the same code
+    as when a page loads in dark mode (pydata-sphinx-theme's ``setTheme``)."""
     page_obj.emulate_media(color_scheme="dark")
     try:
         try:
@@ -323,10 +332,13 @@ def figures_stay_light_in_dark_mode(page_obj, page: str) -> None:
                 dark.append(f"{image.get_attribute('src')} (edge lightness {lightness:.2f})")
         page_obj.evaluate("() => window.scrollTo(0, 0)")
         page_obj.screenshot(path=str(screenshot_path(page, "-dark")), animations="disabled")
-        assert not dark, f"page {page}: figures hard to read in dark mode: {dark}"
-    finally:  # back to light for the parts checked after this one
+    finally:  # back to light for the parts checked after this one, whatever happened
         page_obj.emulate_media(color_scheme="light")
+    assert not dark, f"page {page}: figures hard to read in dark mode: {dark}"
+    try:
         page_obj.wait_for_function(THEME_IS, arg="light", timeout=5000)
+    except sync_api.Error:
+        raise AssertionError(f"page {page}: the theme did not return to light mode")
 
 
 @pytest.mark.parametrize("page", FIGURE_PAGES)
