@@ -20,7 +20,6 @@ import io
 import os
 import re
 import shutil
-import sys
 import threading
 import traceback
 from pathlib import Path
@@ -190,26 +189,17 @@ def test_page_renders_offline(chromium, site, page):
         # The other tests' parts of this page, in an order where none disturbs the next: dark
         # mode (switched back), then the solutions (one is clicked open), then the code
         # widths (measured with every folded block open).
-        for part, check in PARTS.items():
-            if check.applies(page):
-                FOUND[part, page] = outcome(check.run, visit.page, page)
+        for part, (run, pages) in PARTS.items():
+            if page in pages:
+                FOUND[part, page] = outcome(run, visit.page, page)
     finally:
         visit.close()
     assert not visit.problems, f"page {page}:\n  " + "\n  ".join(visit.problems)
 
 
-class Part:
-    """A check of one page that can run in any visit: ``run(page_obj, page)`` raises
-    AssertionError with a message when the page fails it; ``applies(page)`` says which pages
-    it is for (the pages its test is parametrized with)."""
-
-    def __init__(self, run, applies):
-        self.run, self.applies = run, applies
-
-
 def outcome(run, page_obj, page: str) -> str:
-    """``""`` if ``run`` passes on the open page, else what went wrong (a failed check's
-    message; for any other error, its type, message and traceback)."""
+    """``""`` if ``run(page_obj, page)`` passes on the open page, else what went wrong (a
+    failed check's message; for any other error, its type, message and traceback)."""
     try:
         run(page_obj, page)
     except AssertionError as error:
@@ -230,7 +220,7 @@ def check_part(chromium, site, part: str, page: str) -> None:
     if found is None:  # run on its own (-k): visit the page here
         visit = Visit(chromium, page_url(site, page), settle=False)
         try:
-            found = outcome(PARTS[part].run, visit.page, page)
+            found = outcome(PARTS[part][0], visit.page, page)
         finally:
             visit.close()
     if found:
@@ -480,10 +470,11 @@ def test_code_fits_the_column_at_1280px(chromium, site, page):
     check_part(chromium, site, "code widths", page)
 
 
-# The parts test_page_renders_offline's visit checks for the tests above, in this order.
+# The parts test_page_renders_offline's visit checks for the tests above, in this order: each
+# check (it raises AssertionError when the page fails it) and the pages its test is for.
 PARTS = {
-    "dark mode": Part(figures_stay_light_in_dark_mode, lambda page: page in FIGURE_PAGES),
-    "chapter solutions": Part(chapter_solution_opens, lambda page: page in CHAPTERS),
-    "lab solutions": Part(lab_solutions_stay_folded, lambda page: page in LABS),
-    "code widths": Part(code_fits_the_column, lambda page: True),
+    "dark mode": (figures_stay_light_in_dark_mode, FIGURE_PAGES),
+    "chapter solutions": (chapter_solution_opens, CHAPTERS),
+    "lab solutions": (lab_solutions_stay_folded, LABS),
+    "code widths": (code_fits_the_column, PAGES),
 }

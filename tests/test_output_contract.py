@@ -157,8 +157,9 @@ def nbval_run(tmp_path_factory):
     """One nbval run (as make test runs it) over three copies of the fastest lab, cut after
     its first cell that prints a decimal: untouched, a number changed by 10 %, a word changed.
 
-    Returns the run and, per copy, its cells' outcomes from nbval's JUnit report. One run
-    instead of three saves two start-ups of pytest and its plugins.
+    Returns the run, per copy its cells' outcomes from nbval's JUnit report, and the number
+    of code cells a copy has. One run instead of three saves two start-ups of pytest and its
+    plugins.
     """
     lab = ROOT / "labs" / "05_offense_defense.ipynb"
     nb = nbformat.read(lab, as_version=4)
