@@ -291,9 +291,14 @@ def bench_ensemble(n_models: int = 32, min_width: int = 4, max_width: int = 256,
     The networks (widths spaced geometrically from ``min_width`` to ``max_width``, each from
     its own seed) learn the first ``n_examples`` digit images of
     :func:`utils.data.load_digits_split`. Each is trained once by
-    :func:`utils.training.train`, one after another, and once, from a copy of the same
-    initial weights, by :func:`utils.ensembles.train_ensemble`, in the same process, with
-    the same settings (Adam, ``lr``, full batch, one evaluation per step).
+    :func:`utils.training.train`, one after another, and, from copies of the same initial
+    weights, by :func:`utils.ensembles.train_ensemble` twice: once just before the loop and
+    once just after it, in the same process, with the same settings (Adam, ``lr``, full
+    batch, one evaluation per step). The batched time is the mean of the two runs. Why
+    twice: on a shared or virtual machine the speed drifts by tens of percent over a
+    minute; a batched run on each side of the loop sees, on average, the conditions the
+    loop saw (a drift linear in time cancels), where a single run after the loop would
+    see only the end of it.
 
     Parameters
     ----------
@@ -307,7 +312,8 @@ def bench_ensemble(n_models: int = 32, min_width: int = 4, max_width: int = 256,
     Returns
     -------
     dict
-        The settings, ``widths``, ``loop_s`` and ``batched_s`` (wall), ``loop_cpu_s`` and
+        The settings, ``widths``, ``loop_s`` and ``batched_s`` (wall; the mean of
+        ``batched_runs_s``, the runs before and after the loop), ``loop_cpu_s`` and
         ``batched_cpu_s`` (CPU time), ``ratio`` (loop_s / batched_s), ``cpu_ratio``,
         ``threads`` (torch's intra-op threads), ``load`` (1-minute load average before and
         after) and ``max_loss_gap`` (largest difference between the two runs' final
@@ -336,19 +342,21 @@ def bench_ensemble(n_models: int = 32, min_width: int = 4, max_width: int = 256,
     widths = [int(w) for w in np.geomspace(min_width, max_width, n_models).round()]
     nets = [mlp(X.shape[1], [w], 10, generator=torch.Generator().manual_seed(seed + k))
             for k, w in enumerate(widths)]
-    copies = copy.deepcopy(nets)
+    before, after = copy.deepcopy(nets), copy.deepcopy(nets)
     options = dict(optimizer="adam", lr=lr, epochs=steps)
     load_before = os.getloadavg()[0]
+    batched_histories = []
+    runs = [_timed(lambda: batched_histories.extend(train_ensemble(before, X, y, **options)))]
     loop_histories = []
     loop_s, loop_cpu = _timed(lambda: loop_histories.extend(
         train(net, X, y, **options) for net in nets))
-    batched_histories = []
-    batched_s, batched_cpu = _timed(lambda: batched_histories.extend(
-        train_ensemble(copies, X, y, **options)))
+    runs.append(_timed(lambda: train_ensemble(after, X, y, **options)))
+    batched_s, batched_cpu = (sum(r[i] for r in runs) / 2 for i in (0, 1))
     gap = max(abs(a.final["train_loss"] - b.final["train_loss"])
               for a, b in zip(loop_histories, batched_histories))
     return {"n_models": n_models, "widths": widths, "n_examples": n_examples, "steps": steps,
             "loop_s": loop_s, "batched_s": batched_s, "ratio": loop_s / batched_s,
+            "batched_runs_s": [r[0] for r in runs],
             "loop_cpu_s": loop_cpu, "batched_cpu_s": batched_cpu,
             "cpu_ratio": loop_cpu / batched_cpu, "threads": torch.get_num_threads(),
             "load": (load_before, os.getloadavg()[0]), "max_loss_gap": gap}
@@ -367,17 +375,20 @@ def ensemble_line(result: dict[str, Any], goal: float = ENSEMBLE_GOAL) -> str:
     >>> r = {"n_models": 32, "widths": [4, 256], "n_examples": 300, "steps": 5000,
     ...      "loop_s": 120.0, "batched_s": 10.0, "ratio": 12.0, "loop_cpu_s": 119.0,
     ...      "batched_cpu_s": 9.9, "cpu_ratio": 12.02, "threads": 1, "load": (0.1, 1.0),
-    ...      "max_loss_gap": 1e-6}
+    ...      "max_loss_gap": 1e-6, "batched_runs_s": [9.5, 10.5]}
     >>> print(ensemble_line(r))  # doctest: +NORMALIZE_WHITESPACE
     Batched training: 32 MLPs (widths 4-256), 300 digits, 5000 full-batch Adam steps: loop
-    120.0 s, batched 10.0 s: 12.0x faster (goal 8x ✓); CPU time 119.0 s vs 9.9 s (12.0x);
+    120.0 s, batched 10.0 s (runs before and after the loop 9.5, 10.5 s): 12.0x faster (goal 8x ✓); CPU time 119.0 s vs 9.9 s (12.0x);
     1 thread(s), load 0.1-1.0; final losses agree within 1e-06.
     """
     verdict = "✓" if min(result["ratio"], result["cpu_ratio"]) >= goal else "✗"
     low, high = min(result["widths"]), max(result["widths"])
+    runs = result.get("batched_runs_s")
+    runs = (f" (runs before and after the loop {', '.join(f'{r:.1f}' for r in runs)} s)"
+            if runs else "")
     return (f"Batched training: {result['n_models']} MLPs (widths {low}-{high}), "
             f"{result['n_examples']} digits, {result['steps']} full-batch Adam steps: loop "
-            f"{result['loop_s']:.1f} s, batched {result['batched_s']:.1f} s: "
+            f"{result['loop_s']:.1f} s, batched {result['batched_s']:.1f} s{runs}: "
             f"{result['ratio']:.1f}x faster (goal {goal:g}x {verdict}); CPU time "
             f"{result['loop_cpu_s']:.1f} s vs {result['batched_cpu_s']:.1f} s "
             f"({result['cpu_ratio']:.1f}x); {result['threads']} thread(s), load "
