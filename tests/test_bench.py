@@ -250,7 +250,7 @@ ENSEMBLE_LINE = re.compile(
 
 
 def test_bench_ensemble_times_both_and_computes_the_ratio():
-    from coursetools.bench import bench_ensemble
+    from coursetools.bench import _usable_cores, bench_ensemble
     r = bench_ensemble(n_models=3, steps=4, n_examples=30)
     assert r["widths"] == [4, 32, 256] and r["n_examples"] == 30 and r["steps"] == 4
     assert r["loop_s"] > 0 and r["batched_s"] > 0
@@ -259,9 +259,23 @@ def test_bench_ensemble_times_both_and_computes_the_ratio():
     assert len(r["batched_runs_s"]) == 2 and r["batched_s"] == sum(r["batched_runs_s"]) / 2
     assert r["cpu_ratio"] == r["loop_cpu_s"] / r["batched_cpu_s"]
     assert r["max_loss_gap"] < 1e-4  # the two runs trained the same networks the same way
-    assert r["threads"] >= 1 and len(r["load"]) == 2
+    assert r["threads"] == _usable_cores() and len(r["load"]) == 2  # every core by default
     with pytest.raises(ValueError, match="n_examples must be in"):
         bench_ensemble(n_models=2, steps=1, n_examples=0)
+
+
+def test_bench_ensemble_runs_both_ways_on_the_threads_asked_and_restores_torchs(monkeypatch):
+    import torch
+
+    from coursetools.bench import bench_ensemble
+    before, seen = torch.get_num_threads(), []
+    set_threads = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda t: (seen.append(t), set_threads(t)))
+    r = bench_ensemble(n_models=2, steps=2, n_examples=20, threads=1)
+    assert r["threads"] == 1 and seen == [1, before] and torch.get_num_threads() == before
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="threads must be a positive integer or None"):
+            bench_ensemble(n_models=2, steps=1, n_examples=20, threads=bad)
 
 
 def test_ensemble_line_reports_times_ratio_and_goal():
@@ -285,6 +299,11 @@ def test_cli_ensemble_prints_the_line(capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and ENSEMBLE_LINE.match(out[0]), out
     assert "2 MLPs" in out[0] and "3 full-batch" in out[0]
+    assert main(["--ensemble", "--ensemble-models", "2", "--ensemble-steps", "2",
+                 "--ensemble-threads", "1"]) == 0
+    assert "; 1 thread(s)," in capsys.readouterr().out
+    assert main(["--ensemble", "--ensemble-threads", "0"]) == 1
+    assert "threads must be a positive integer" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:  # nothing to do
         main([])
     assert info.value.code == 2
