@@ -176,6 +176,16 @@ def test_write_bench_without_readme(tmp_path):
     assert "| 00_fast | 12.3 | 457 | ✓ |" in table_path.read_text()
 
 
+def test_write_bench_keeps_notes_after_the_table_on_the_page_only(tmp_path):
+    table_path, readme = tmp_path / "bench.md", tmp_path / "README.md"
+    readme.write_text(README)
+    write_bench(ROWS, table_path, readme, notes=["Batched training: line one.", "Line two."])
+    page = table_path.read_text()
+    assert page.endswith(bench_table(ROWS).rstrip("\n") + "\n\nBatched training: line one."
+                         "\n\nLine two.\n")
+    assert "Batched training" not in readme.read_text()
+
+
 @pytest.mark.parametrize("text, problem", [
     ("# README\nno markers here\n", "found 0 start and 0 end markers"),
     ("<!-- bench:start -->\nonly a start\n", "found 1 start and 0 end markers"),
@@ -244,8 +254,8 @@ ENSEMBLE_LINE = re.compile(
     r"^Batched training: (\d+) MLPs \(widths (\d+)-(\d+)\), (\d+) digits, (\d+) full-batch "
     r"Adam steps: loop (\d+\.\d) s, batched (\d+\.\d) s"
     r"(?: \(runs before and after the loop \d+\.\d, \d+\.\d s\))?: "
-    r"(\d+\.\d)x faster \(goal 8x [✓✗]\); "
-    r"CPU time \d+\.\d s vs \d+\.\d s \(\d+\.\dx\); \d+ thread\(s\), load \d+\.\d-\d+\.\d; "
+    r"(\d+\.\d\d)x faster \(goal 8x [✓✗]\); "
+    r"CPU time \d+\.\d s vs \d+\.\d s \(\d+\.\d\dx\); \d+ thread\(s\), load \d+\.\d-\d+\.\d; "
     r"final losses agree within \d\.?\d*e[-+]\d+\.$")
 
 
@@ -264,15 +274,41 @@ def test_bench_ensemble_times_both_and_computes_the_ratio():
         bench_ensemble(n_models=2, steps=1, n_examples=0)
 
 
-def test_bench_ensemble_runs_both_ways_on_the_threads_asked_and_restores_torchs(monkeypatch):
+def test_bench_ensemble_trains_both_ways_on_the_threads_asked_and_restores_torchs(monkeypatch):
     import torch
 
+    import utils.ensembles
+    import utils.training
     from coursetools.bench import bench_ensemble
-    before, seen = torch.get_num_threads(), []
-    set_threads = torch.set_num_threads
-    monkeypatch.setattr(torch, "set_num_threads", lambda t: (seen.append(t), set_threads(t)))
-    r = bench_ensemble(n_models=2, steps=2, n_examples=20, threads=1)
-    assert r["threads"] == 1 and seen == [1, before] and torch.get_num_threads() == before
+    caller = torch.get_num_threads()
+    torch.set_num_threads(2)   # a setting of the caller's, to be restored
+    seen = {"loop": set(), "batched": set()}
+    train, train_ensemble = utils.training.train, utils.ensembles.train_ensemble
+
+    def loop(*args, **kwargs):
+        seen["loop"].add(torch.get_num_threads())
+        return train(*args, **kwargs)
+
+    def batched(*args, **kwargs):
+        seen["batched"].add(torch.get_num_threads())
+        return train_ensemble(*args, **kwargs)
+
+    monkeypatch.setattr(utils.training, "train", loop)
+    monkeypatch.setattr(utils.ensembles, "train_ensemble", batched)
+    try:
+        r = bench_ensemble(n_models=2, steps=2, n_examples=20, threads=1)
+        assert r["threads"] == 1 and seen == {"loop": {1}, "batched": {1}}
+        assert torch.get_num_threads() == 2
+
+        def fails(*args, **kwargs):
+            raise RuntimeError("the loop broke")
+
+        monkeypatch.setattr(utils.training, "train", fails)
+        with pytest.raises(RuntimeError, match="the loop broke"):
+            bench_ensemble(n_models=2, steps=2, n_examples=20, threads=1)
+        assert torch.get_num_threads() == 2   # restored on the error too
+    finally:
+        torch.set_num_threads(caller)
     for bad in (0, -2, 1.5, True):
         with pytest.raises(ValueError, match="threads must be a positive integer or None"):
             bench_ensemble(n_models=2, steps=1, n_examples=20, threads=bad)
@@ -287,17 +323,22 @@ def test_ensemble_line_reports_times_ratio_and_goal():
     line = ensemble_line(r)
     match = ENSEMBLE_LINE.match(line)
     assert match, line
-    assert match.groups() == ("32", "4", "256", "300", "5000", "96.0", "12.0", "8.0")
+    assert match.groups() == ("32", "4", "256", "300", "5000", "96.0", "12.0", "8.00")
     assert "goal 8x ✓" in line
     assert "goal 8x ✗" in ensemble_line({**r, "ratio": 7.9})
+    # just short of the goal does not print as the goal itself
+    assert "7.96x faster (goal 8x ✗)" in ensemble_line({**r, "ratio": 7.96})
     # a wall-time ratio that the load inflated does not meet the goal on its own
     assert "goal 8x ✗" in ensemble_line({**r, "ratio": 9.7, "cpu_ratio": 4.4})
 
 
-def test_cli_ensemble_prints_the_line(capsys):
+def test_cli_ensemble_prints_a_line_on_one_thread_and_one_on_every_core(capsys):
+    from coursetools.bench import _usable_cores
     assert main(["--ensemble", "--ensemble-models", "2", "--ensemble-steps", "3"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and ENSEMBLE_LINE.match(out[0]), out
+    threads = sorted({1, _usable_cores()})
+    assert len(out) == len(threads) and all(ENSEMBLE_LINE.match(line) for line in out), out
+    assert [f"; {t} thread(s)," in line for t, line in zip(threads, out)] == [True] * len(out)
     assert "2 MLPs" in out[0] and "3 full-batch" in out[0]
     assert main(["--ensemble", "--ensemble-models", "2", "--ensemble-steps", "2",
                  "--ensemble-threads", "1"]) == 0
