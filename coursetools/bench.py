@@ -307,7 +307,12 @@ def bench_ensemble(n_models: int = 32, min_width: int = 4, max_width: int = 256,
     What the ratio measures: ``train_ensemble`` against ``train`` as the labs call it, with
     the same histories as the result. Part of the saving is not batching: ``train`` runs one
     more forward pass per epoch to evaluate, which ``train_ensemble`` reads off the next
-    step's forward pass, and pays its per-step bookkeeping once per network.
+    step's forward pass, and pays its per-step bookkeeping once per network. Measured
+    (2026-12-03, these 32 networks, 1,000 steps, one thread): the loop of ``train`` 24.0 s,
+    a bare Adam loop that records nothing 13.9 s, ``train_ensemble`` 2.9 s; so against the
+    bare loop batching alone is about 4.8x. On 2 cores the loop of ``train`` spread over
+    two processes (``utils.sweeps.sweep(n_jobs=2)``) took 12.3-14.2 s, ``train_ensemble``
+    on two threads 2.1-2.2 s.
 
     Both ways get the same number of torch threads: ``threads=1`` is the labs' setting
     (:func:`utils.reproducibility.seed_everything`), None every core this process may run
