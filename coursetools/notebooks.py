@@ -704,6 +704,10 @@ def _cmd_execute(args: argparse.Namespace) -> int:
 
 def _cmd_seeds(args: argparse.Namespace) -> int:
     failures = 0
+    if not args.seeds:
+        from coursetools.calibrate import draw_seeds
+        args.seeds = draw_seeds(args.random)
+        print(f"seeds: {' '.join(map(str, args.seeds))} (repeat with SEEDS=\"...\")", flush=True)
     for path in args.notebooks:
         for run in run_with_seeds(path, args.seeds, timeout=args.timeout):
             if run["ok"]:
@@ -757,8 +761,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Run each notebook once per seed (SEED set in its parameters cell) "
                     "without modifying it; fail if any run fails, claims included.")
     seeds.add_argument("notebooks", nargs="+", metavar="NB", help="notebook files")
-    seeds.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], metavar="SEED",
-                       help="seeds to try (default: 1 2 3)")
+    which = seeds.add_mutually_exclusive_group()
+    which.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
+                       help="these seeds (to repeat a run)")
+    which.add_argument("--random", type=int, default=3, metavar="N",
+                       help="N fresh random seeds, printed first (default: 3)")
     seeds.add_argument("--timeout", type=float, default=600, help="seconds per cell (600)")
     seeds.add_argument("--print-claims", action="store_true",
                        help="also print what each run's claims cell printed (the measured numbers)")

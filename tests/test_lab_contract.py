@@ -32,7 +32,10 @@ def test_parameters_first_and_claims_last(lab):
     assert "parameters" in tags(code[0]), f"{lab.name}: the first code cell must be tagged 'parameters'"
     assert re.search(r"^SEED\s*=", "".join(code[0]["source"]), re.M), f"{lab.name}: no SEED parameter"
     assert "claims" in tags(code[-1]), f"{lab.name}: the last code cell must be tagged 'claims'"
-    assert "assert" in "".join(code[-1]["source"]), f"{lab.name}: the claims cell asserts nothing"
+    claims = "".join(code[-1]["source"])
+    assert "Claims()" in claims and ".finish()" in claims, (
+        f"{lab.name}: the claims cell must state its claims with utils.claims.Claims and end "
+        "with .finish(), which prints one table and fails on any claim that does not hold")
 
 
 @pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
