@@ -77,3 +77,15 @@ def test_the_record_is_written_even_when_a_claim_fails(tmp_path, monkeypatch):
         claims.finish()
     rows = json.loads(record.read_text())
     assert rows[0]["name"] == "gap" and rows[0]["value"] == 0.5 and rows[0]["holds"] is False
+
+
+def test_rows_are_frozen_records_of_what_was_measured():
+    from dataclasses import FrozenInstanceError
+
+    from utils.claims import Row
+    claims = Claims()
+    claims.at_most("ratio", 0.25, 0.5, null=1.0, fmt=".2f")
+    row = claims.rows[0]
+    assert row == Row("claim", "ratio", 0.25, "<=", 0.5, 1.0, "0.25", True, "1.00")
+    with pytest.raises(FrozenInstanceError):
+        row.value = 0.0
