@@ -24,7 +24,8 @@ from coursetools.grading.labs import find_lab, identify_lab, load_labs
 from coursetools.grading.matching import student_cells
 from coursetools.grading.reports import atomic_write
 from coursetools.grading.results import ExerciseResult, Report, clip
-from coursetools.grading.runner import Tampered, kernel_log, run_graded
+from coursetools.grading.answer_key import AnswerKeyError, answer_key
+from coursetools.grading.runner import kernel_env, kernel_log, run_graded
 from coursetools.grading.sandbox import INSTALL_HINT, sandbox_problem
 from coursetools.grading.submission import (DEFAULT_MAX_BYTES, NotANotebook,
                                             check_regular_file, load_submission)
@@ -152,17 +153,21 @@ def grade(path: str | os.PathLike, lab: str | os.PathLike | None = None,
                 return report
             graded = nbformat.v4.new_notebook(metadata=copy.deepcopy(target.nb.metadata))
             graded.metadata.pop("widgets", None)
-            # the time spent reading and matching counts against the limit too
+            # the time spent reading and matching counts against the limit too (making the
+            # answer key does not: it is the course's own code, run once per lab and cached)
+            building = time.monotonic()
+            try:
+                key = answer_key(target, repo_root=REPO_ROOT,
+                                 env=kernel_env(REPO_ROOT, sandboxed=False))
+            except AnswerKeyError as err:
+                report.status, report.message = "grader_error", clip(str(err), 4000)
+                return report
+            start += time.monotonic() - building
             left = max(1.0, timeout - (time.monotonic() - start))
             try:
                 run_graded(target, student, report, workdir, left, max_output_chars, graded,
-                           repo_root=REPO_ROOT, sandboxed=sandbox, stated_timeout=timeout)
-            except Tampered as err:
-                report.status = "tampered"
-                report.message = clip(
-                    "the submission changed the checking machinery (" + ", ".join(err.what) +
-                    f", found after {err.where}); the exercise concerned scores zero and the "
-                    "run stopped there. Read the graded notebook before deciding.")
+                           key=key, repo_root=REPO_ROOT, sandboxed=sandbox,
+                           stated_timeout=timeout)
             except CellTimeoutError as err:
                 report.status, report.message = "timeout", str(err)
             except DeadKernelError as err:

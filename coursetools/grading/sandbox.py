@@ -46,6 +46,8 @@ _ETC = ["fonts", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "l
         "passwd", "group", "nsswitch.conf", "hosts", "mime.types", "matplotlibrc"]
 # Top-level folders that may be symlinks into /usr (merged /usr) or real folders.
 _SYSTEM = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"]
+#: Size of the sandbox's private /tmp (RAM-backed): enough for caches, not for a memory bomb.
+TMP_BYTES = 512 * 2**20
 # Unprivileged uid/gid inside the sandbox, when user namespaces are available.
 _NOBODY = "65534"
 
@@ -54,17 +56,26 @@ def _bwrap() -> str | None:
     return shutil.which("bwrap")
 
 
-def _environment_paths() -> list[Path]:
-    """The Python installation and the environment the kernel imports from (real paths)."""
-    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-             Path(sys.executable).resolve().parent.parent}
+def _environment_binds() -> list[tuple[Path, Path]]:
+    """(real path, path as the kernel names it) for the Python installation and environment.
+
+    A virtual environment reached through a symbolic link (``.venv -> /elsewhere/.venv``) is
+    mounted at both paths: the kernel is started as ``.venv/bin/python``, unresolved.
+    """
+    named = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).parent.parent}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         value = sysconfig.get_paths().get(key)
         if value:
-            paths.add(Path(value).resolve())
-    # keep the outermost of nested paths (binding a parent covers its children)
-    kept = sorted(paths, key=lambda p: len(p.parts))
-    return [p for i, p in enumerate(kept) if not any(q in p.parents for q in kept[:i])]
+            named.add(Path(value))
+    pairs = {}
+    for path in named:
+        absolute = Path(os.path.abspath(path))
+        pairs[absolute.resolve()] = absolute.resolve()
+        pairs[absolute] = absolute.resolve()
+    # keep the outermost of nested destinations (binding a parent covers its children)
+    kept = sorted(pairs, key=lambda p: len(p.parts))
+    return [(pairs[p], p) for i, p in enumerate(kept)
+            if not any(q in p.parents for q in kept[:i])]
 
 
 def bwrap_argv(workdir: Path, repo_root: Path, *, user_namespace: bool = True,
@@ -110,11 +121,13 @@ def bwrap_argv(workdir: Path, repo_root: Path, *, user_namespace: bool = True,
             argv += ["--ro-bind", str(path), str(path)]
     for name in _ETC:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    for path in _environment_paths():
-        if not str(path).startswith("/usr/"):
-            argv += ["--ro-bind", str(path), str(path)]
-    # /tmp first: the working folder may lie under /tmp and is bound over the fresh tmpfs
-    argv += ["--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc",
+    # /tmp first: the course (and its environment) may lie under /tmp, and a tmpfs mounted
+    # after them would hide them; it is capped so that a submission cannot fill the memory
+    argv += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    for real, named in _environment_binds():
+        if not str(named).startswith("/usr/"):
+            argv += ["--ro-bind", str(real), str(named)]
+    argv += ["--dev", "/dev", "--proc", "/proc",
              "--ro-bind", str(repo_root / "utils"), str(repo_root / "utils"),
              "--bind", str(workdir), str(workdir),
              "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
