@@ -126,7 +126,8 @@ endif
 
 # make nbgrader: the labs as an nbgrader course (source/<lab>/<lab>.ipynb with solution markers,
 # the checks as autograded test cells, nbgrader_config.py) -> _build/nbgrader/; then
-# `cd _build/nbgrader && nbgrader generate_assignment <lab>` (instructors/grading.md).
+# `cd _build/nbgrader && PATH="$(CURDIR)/.venv/bin:$$PATH" nbgrader generate_assignment <lab>`
+# (nbgrader needs the environment's bin/ on PATH; instructors/grading.md).
 .PHONY: nbgrader
 nbgrader: $(STAMP)
 	$(PY) -m coursetools.nbgrader_export $(LABS) _build/nbgrader

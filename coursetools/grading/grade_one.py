@@ -12,7 +12,6 @@ import copy
 import hashlib
 import os
 import shutil
-import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -27,6 +26,7 @@ from coursetools.grading.results import ExerciseResult, Report, clip
 from coursetools.grading.answer_key import AnswerKeyError, answer_key
 from coursetools.grading.runner import kernel_env, kernel_log, run_graded
 from coursetools.grading.sandbox import INSTALL_HINT, sandbox_problem
+from coursetools.grading.workdir import private_folder
 from coursetools.grading.submission import (DEFAULT_MAX_BYTES, NotANotebook,
                                             check_regular_file, load_submission)
 from coursetools.notebooks import REPO_ROOT
@@ -115,8 +115,7 @@ def grade(path: str | os.PathLike, lab: str | os.PathLike | None = None,
         report.notes.append("NOT SANDBOXED (--no-sandbox): the submission's code ran with "
                             "the grader's rights")
     try:
-        with tempfile.TemporaryDirectory(prefix="grade_") as tmp:
-            workdir = Path(tmp)
+        with private_folder() as workdir:
             try:
                 check_regular_file(path)
                 copy_path = workdir / "submission.ipynb"

@@ -46,6 +46,15 @@ _ETC = ["fonts", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "l
         "passwd", "group", "nsswitch.conf", "hosts", "mime.types", "matplotlibrc"]
 # Top-level folders that may be symlinks into /usr (merged /usr) or real folders.
 _SYSTEM = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"]
+#: Limits set on the kernel process (and inherited by everything it starts): processes of the
+#: sandbox's user, open files, and the size of any one file it writes. (Linux does not apply
+#: the process limit to root: grade as an ordinary user to have it.)
+LIMITS = {"RLIMIT_NPROC": 256, "RLIMIT_NOFILE": 1024, "RLIMIT_FSIZE": 512 * 2**20}
+# Sets LIMITS, then becomes the kernel (argv[1:]): run inside the sandbox, before any student code.
+_LIMITER = ("import os, resource, sys\n"
+            "for name, value in %r.items():\n"
+            "    resource.setrlimit(getattr(resource, name), (value, value))\n"
+            "os.execv(sys.argv[1], sys.argv[1:])")
 #: Size of the sandbox's private /tmp (RAM-backed): enough for caches, not for a memory bomb.
 TMP_BYTES = 512 * 2**20
 # Unprivileged uid/gid inside the sandbox, when user namespaces are available.
@@ -212,5 +221,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._sandbox_argv = bwrap_argv(workdir, Path(repo_root), user_namespace=userns)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        """The kernel's command, prefixed with the ``bwrap`` command line."""
-        return self._sandbox_argv + super().format_kernel_cmd(extra_arguments)
+        """The kernel's command, prefixed with the ``bwrap`` command line and the limits."""
+        kernel = super().format_kernel_cmd(extra_arguments)
+        return self._sandbox_argv + [sys.executable, "-c", _LIMITER % LIMITS] + kernel

@@ -251,7 +251,7 @@ def _judge_call(spec: dict[str, Any], record: dict[str, Any] | None) -> tuple[st
     try:
         if kind == "choice":
             options = read_value(spec["options"])
-            if type(answer) is not str or answer not in options:
+            if type(answer) not in {type(o) for o in options} or answer not in options:
                 raise CheckFailed(f"{name} must be one of {options}, got "
                                   f"{describe(answer, 80)}")
             if answer != expected:
