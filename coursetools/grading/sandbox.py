@@ -69,9 +69,13 @@ def _environment_binds() -> list[tuple[Path, Path]]:
     """(real path, path as the kernel names it) for the Python installation and environment.
 
     A virtual environment reached through a symbolic link (``.venv -> /elsewhere/.venv``) is
-    mounted at both paths: the kernel is started as ``.venv/bin/python``, unresolved.
+    mounted at both paths: the kernel is started as ``.venv/bin/python``, unresolved. Package
+    folders that ``.pth`` files add to ``sys.path`` (another environment's site-packages) are
+    mounted too, since the kernel imports from them.
     """
     named = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).parent.parent}
+    named.update(Path(p) for p in sys.path
+                 if p.endswith(("site-packages", "dist-packages")) and Path(p).is_dir())
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         value = sysconfig.get_paths().get(key)
         if value:
