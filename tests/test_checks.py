@@ -134,3 +134,21 @@ def test_only_real_tensors_are_read_as_tensors_and_bfloat16_works():
 
     with pytest.raises(CheckFailed, match="cannot be read as an array of numbers"):
         check_array(Fake(), np.zeros(2))
+
+
+def test_interpolation_width_is_the_reference_lab_1_can_import():
+    from utils.sweeps import interpolation_width
+
+    acc = [[0.5, 1.0, 0.98, 1.0], [0.6, 1.0, 1.0, 1.0]]
+    assert interpolation_width([2, 4, 8, 16], [[0.5, 0.9, 1.0, 1.0], [0.6, 1, 1, 1]], 0.01) == 8
+    assert interpolation_width([2, 4, 8, 16], acc, 0.01) == 16   # dips again after fitting
+    assert interpolation_width([2, 4, 8, 16], acc, 0.05) == 4
+    assert interpolation_width([2, 4], [[1.0, 1.0]], 0.0) == 2
+    assert interpolation_width([2, 4], [[0.5, 0.7]], 0.01) is None
+    assert interpolation_width([2, 4, 8], [[1.0, 1.0, 0.5]], 0.01) is None  # the last fails
+    with pytest.raises(ValueError, match=r"shape \(n_seeds, 2\)"):
+        interpolation_width([2, 4], [1.0, 1.0], 0.01)
+    with pytest.raises(ValueError, match="eps"):
+        interpolation_width([2, 4], [[1.0, 1.0]], 1.5)
+    with pytest.raises(TypeError, match="widths"):
+        interpolation_width(4, [[1.0]], 0.0)
