@@ -141,7 +141,8 @@ LAB0_WRONG = {
             "    correct = np.asarray(correct, dtype=bool)\n"
             "    first = np.argmax(correct, axis=0)\n"
             "    return np.where(correct.any(axis=0), first, correct.shape[0])",
-            "my_learning_times's result on test case 1: 1 of 3 value(s) differ"),
+            "my_learning_times's result on test case 1 of 4, inputs (array([[False, True, "
+            "False], [ True, False, False],"),
     # the mean includes each network paired with itself
     "ex2": ("def mean_pairwise_rho(times):\n"
             "    times = np.asarray(times)\n"

@@ -134,9 +134,9 @@ def describe_case(case, limit: int = 200) -> str:
             value = value.detach().cpu().float().numpy() if value.is_floating_point() \
                 else value.detach().cpu().numpy()
         if isinstance(value, np.ndarray):
-            if value.size > 8:
+            if value.size > 16:
                 return f"an array of shape {value.shape} ({value.dtype})"
-            return np.array_repr(value, precision=4).replace("\n", " ")
+            return " ".join(np.array_repr(value, precision=4).split())
         if isinstance(value, Mapping):
             return "{" + ", ".join(f"{k!r}: {one(v)}" for k, v in value.items()) + "}"
         if isinstance(value, (list, tuple)) and len(value) > 8:

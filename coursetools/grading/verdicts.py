@@ -144,9 +144,9 @@ def describe(value: Any, limit: int = 160) -> str:
     'an array of shape (20, 50) (float64)'
     """
     if isinstance(value, np.ndarray):
-        if value.size > 8:
+        if value.size > 16:
             return f"an array of shape {value.shape} ({value.dtype})"
-        return np.array_repr(value, precision=4).replace("\n", " ")
+        return " ".join(np.array_repr(value, precision=4).split())
     if isinstance(value, tuple):
         return "(" + ", ".join(describe(v, limit) for v in value) + ("," if len(value) == 1
                                                                        else "") + ")"
