@@ -67,7 +67,7 @@ def arm_source(mode: str, calls: list[dict[str, Any]], path: Path) -> str:
 
     Examples
     --------
-    >>> "install('answer'" in arm_source("answer", [], Path("/tmp/a.jsonl"))
+    >>> "install(" in arm_source("answer", [], Path("/tmp/a.jsonl"))
     True
     """
     if mode not in ("key", "answer"):

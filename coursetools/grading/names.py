@@ -2,7 +2,7 @@
 
 Example
 -------
->>> sorted(stored_names("x = 1\ndef f():\n    y = 2"))
+>>> sorted(stored_names("x = 1\\ndef f():\\n    y = 2"))
 ['f', 'x']
 """
 from __future__ import annotations
