@@ -110,11 +110,12 @@ student: $(STAMP)
 # make grade NB=submission.ipynb, or make grade DIR=submissions/ CSV=grades.csv; options
 # LAB=00_first_experiment (else each submission's lab is recognised), TIMEOUT=600 (s per run),
 # REGRADE=1 (grade again what the CSV already holds; by default a rerun resumes), NO_SANDBOX=1
-# (run without bubblewrap: only for trusted code). Reports go to _build/grades/. Each run is
+# (run without bubblewrap: only for trusted code), OUT=folder (reports; default _build/grades/,
+# give one per folder when grading several at once). Each run is
 # sandboxed (instructors/grading.md). Exit status: see `python -m coursetools.grader --help`.
 .PHONY: grade sandbox
 GRADE_OPTS = $(if $(LAB),--lab "$(LAB)") $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
-             $(if $(NO_SANDBOX),--no-sandbox)
+             $(if $(NO_SANDBOX),--no-sandbox) $(if $(OUT),--out "$(OUT)")
 grade: $(STAMP) $(if $(NO_SANDBOX),,sandbox)
 ifdef DIR
 	$(PY) -m coursetools.grader --dir "$(DIR)" $(if $(CSV),--csv "$(CSV)") $(if $(REGRADE),--regrade) $(GRADE_OPTS)

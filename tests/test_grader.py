@@ -256,7 +256,8 @@ def test_kernel_that_dies(tmp_path, labs):
     report = graded(path, labs_dir=labs)
     assert report.status == "kernel_died" and report.exit_code == 3
     assert "the kernel died in your code for Exercise 1" in report.message
-    assert "last log lines: segfault-like last words" in report.message
+    assert "last output (written by the submission's code, not by the grader): " \
+        "'segfault-like last words" in report.message
     assert "the kernel process exited with status 1" in report.exercises[0].message
     assert statuses(report) == ["failed", "not run"]
     assert report.claims == "not run"
@@ -288,8 +289,9 @@ def test_infinite_loop_hits_the_time_limit(tmp_path, labs):
     (b"\x89PNG\r\n\x1a\n\x00\x00", "not text (not UTF-8)"),
     (b"[1, 2, 3]", "its top level is a list"),
     (b'{"metadata": {}}', "no list of cells"),
-    (b"", "not valid JSON"),
-], ids=["truncated", "binary", "list", "no-cells", "empty"])
+    (b"", "the file is empty"),
+    (b" \n", "the file is empty"),
+], ids=["truncated", "binary", "list", "no-cells", "empty", "blank"])
 def test_not_a_notebook(tmp_path, labs, content, reason):
     path = tmp_path / "broken.ipynb"
     path.write_bytes(content)
@@ -338,6 +340,7 @@ def test_missing_and_oversized_files(tmp_path, labs):
     big.write_bytes(b" " * 2048)
     report = graded(big, labs_dir=labs, max_bytes=1024)
     assert report.status == "invalid_notebook" and "Clear All Outputs" in report.message
+    assert "2,048 bytes, above the grader's limit of 1,024 bytes" in report.message
 
 
 def test_wrong_lab(tmp_path, labs):

@@ -170,3 +170,17 @@ def test_the_nbgrader_step_is_printed_with_the_path_it_needs(tmp_path, capsys):
     assert nbgrader_export.main([str(lab), str(tmp_path / "nbg")]) in (0, None)
     printed = capsys.readouterr().out
     assert f"PATH={Path(sys.executable).parent}" in printed and "generate_assignment" in printed
+
+
+def test_instructor_mistakes_get_a_usage_error_not_a_traceback(tmp_path, labs, capsys):
+    """6.6 and N36: a missing --labs-dir, and an --out inside the labs (its graded notebooks
+    would be taken for labs), are refused before anything runs."""
+    path = submit(student(tiny_lab(9), **RIGHT), tmp_path / "s.ipynb")
+    no_sandbox = [] if SANDBOX else ["--no-sandbox"]
+    assert main([str(path), "--labs-dir", str(tmp_path / "nowhere"), "--quiet",
+                 *no_sandbox]) == 2
+    assert "no folder or notebook" in capsys.readouterr().err
+    assert main([str(path), "--labs-dir", str(labs), "--out", str(labs), "--quiet",
+                 *no_sandbox]) == 2
+    assert "inside the reference labs" in capsys.readouterr().err
+    assert not list(labs.glob("*.graded.ipynb"))

@@ -92,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out)
     try:
         check_output_path(out, "the output folder --out", is_dir=True)
+        labs_dir = Path(args.labs_dir).resolve()
+        if out.resolve() == labs_dir or labs_dir in out.resolve().parents:
+            raise ValueError(f"the output folder --out {out} is inside the reference labs "
+                             f"{args.labs_dir}: graded notebooks would be taken for labs")
         if args.dir:
             csv_path = Path(args.csv) if args.csv else default_csv(args.dir, out)
             try:

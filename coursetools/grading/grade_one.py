@@ -175,7 +175,8 @@ def grade(path: str | os.PathLike, lab: str | os.PathLike | None = None,
                     "interpreter, or ran out of memory)")
                 last_words = kernel_log(workdir)
                 if last_words:
-                    report.message += f"; the kernel's last log lines: {last_words}"
+                    report.message += ("; the kernel process's last output (written by the "
+                                       f"submission's code, not by the grader): {last_words!r}")
             report.truncated_cells = _count_truncated(report, graded)
             if report.status == "graded" and report.claims == "not run":
                 report.claims_message = "the lab has no cell tagged 'claims'"
