@@ -51,7 +51,8 @@ COVERAGE = {
             "error decides (runner.student_code); the QA run found both orders graded right",
     "2.17": "reason: the graded notebook follows the reference lab's order, not the "
             "submission's (matching.student_cells); the QA run found 3/3 both ways",
-    "2.18": f"{G}::test_deleted_and_renamed_exercise_cells",
+    "2.18": "reason: exercise headers are matched without regard to case "
+            "(labs.exercise_header); the QA run graded the lower-case header 3/3",
     "2.19": "reason: swapped headers grade each cell as the exercise it names; the NameError "
             "of the first is the right grade (QA: OK)",
     "2.20": f"{G}::test_missing_and_oversized_files",
@@ -83,7 +84,7 @@ COVERAGE = {
     "3.13": f"{V}::test_in_process_attacks_get_the_grade_of_their_wrong_answers",
     "3.14": "reason: input() raises StdinNotImplementedError in an nbclient kernel: an error "
             "of the cell (QA: OK)",
-    "3.15": f"{A}::test_attack5_a_hostile_submission_in_a_batch_cannot_kill_the_grader",
+    "3.15": f"{S}::test_an_enormous_error_message_is_clipped",
     "3.16": f"{A}::test_attack4_a_detached_process_dies_with_the_run",
     "3.16b": f"{A}::test_attack4_a_detached_process_dies_with_the_run",
     "3.17": f"{A}::test_attack5_a_hostile_submission_in_a_batch_cannot_kill_the_grader",
@@ -106,12 +107,12 @@ COVERAGE = {
            "the default CSV is one per folder (tested by test_two_folders_without_a_csv...)",
     # 1f. Instructor command-line mistakes
     "6.1": f"{A}::test_attack6_a_fractional_timeout_works",
-    "6.2": f"{G}::test_command_line_single_and_batch",
-    "6.3": f"{G}::test_command_line_single_and_batch",
+    "6.2": f"{S}::test_impossible_timeouts_are_usage_errors",
+    "6.3": f"{S}::test_impossible_timeouts_are_usage_errors",
     "6.4": f"{A}::test_attack5_csv_and_output_paths_are_checked_before_grading",
     "6.5": f"{A}::test_attack5_csv_and_output_paths_are_checked_before_grading",
     "6.6": f"{S}::test_instructor_mistakes_get_a_usage_error_not_a_traceback",
-    "6.7": f"{G}::test_command_line_single_and_batch",
+    "6.7": f"{S}::test_student_versions_are_not_reference_labs",
     "6.8": f"{G}::test_command_line_single_and_batch",
     "6.9": "reason: make reports any non-zero exit status as an error; running.md says that "
            "'Error 1' is the grade, not a failure",

@@ -128,8 +128,9 @@ def test_hidden_files_are_graded_and_look_alike_names_get_their_own_rows(tmp_pat
     subs = tmp_path / "subs"
     (subs / ".hidden").mkdir(parents=True)
     (subs / "__MACOSX").mkdir()
+    (subs / ".ipynb_checkpoints").mkdir()
     for name in (".alice.ipynb", ".hidden/bob.ipynb", "__MACOSX/._carol.ipynb", "._dave.ipynb",
-                 "\\xff.ipynb"):
+                 ".ipynb_checkpoints/alice-checkpoint.ipynb", "\\xff.ipynb"):
         (subs / name).write_text("not json")
     with open(os.path.join(os.fsencode(subs), b"\xff.ipynb"), "w") as handle:
         handle.write("not json either")
@@ -184,3 +185,29 @@ def test_instructor_mistakes_get_a_usage_error_not_a_traceback(tmp_path, labs, c
                  *no_sandbox]) == 2
     assert "inside the reference labs" in capsys.readouterr().err
     assert not list(labs.glob("*.graded.ipynb"))
+
+
+@pytest.mark.parametrize("timeout", ["inf", "-1", "nan", "0"])
+def test_impossible_timeouts_are_usage_errors(tmp_path, labs, timeout):
+    """6.2, 6.3."""
+    with pytest.raises(SystemExit, match="2"):
+        main([str(tmp_path / "s.ipynb"), "--labs-dir", str(labs), "--timeout", timeout])
+
+
+def test_student_versions_are_not_reference_labs(tmp_path, capsys):
+    """6.7: a folder of student versions (no solutions) is refused as the answer key."""
+    folder = tmp_path / "student"
+    folder.mkdir()
+    nbformat.write(student(tiny_lab(9)), folder / "09_tiny.ipynb")
+    assert main([str(tmp_path / "s.ipynb"), "--labs-dir", str(folder), "--quiet"]) == 2
+    assert "no reference lab with exercises" in capsys.readouterr().err
+
+
+def test_an_enormous_error_message_is_clipped(tmp_path, labs):
+    """3.15."""
+    report = graded(submit(student(tiny_lab(9), ex1="raise ValueError('E' * 5_000_000)",
+                                   ex2=RIGHT["ex2"]), tmp_path / "loud.ipynb"), labs_dir=labs,
+                    out_dir=tmp_path / "out")
+    assert report.exercises[0].status == "failed"
+    assert len(report.exercises[0].message) < 2_000
+    assert (tmp_path / "out" / "loud.ipynb.graded.ipynb").stat().st_size < 2_000_000
