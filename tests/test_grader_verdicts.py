@@ -318,3 +318,12 @@ def test_the_arm_cell_carries_inputs_but_never_the_expected_values():
             "expected": [{"t": "str", "v": "SECRET-EXPECTED"}]}
     source = arm_source("answer", [call], __import__("pathlib").Path("/tmp/x.jsonl"))
     assert "SECRET-EXPECTED" not in source
+
+
+def test_after_a_check_the_real_checks_are_back_for_the_students_own_use(tmp_path, attack_labs):
+    """The recorders are bound only while a check cell runs."""
+    ex2 = ("check_scalar(0.5, 0.5, name='my own test')\n"  # the student's own check
+           "import utils.checks\nassert check_scalar is utils.checks.check_scalar\n"
+           + RIGHT["ex2"])
+    report = grade_answers(tmp_path, attack_labs, "own_check", ex2=ex2)
+    assert statuses(report) == ["passed"] * 4, report.exercises

@@ -38,7 +38,7 @@ from coursetools.grading.reports import atomic_write
 from coursetools.grading.verdicts import read_records
 from coursetools.notebooks import REPO_ROOT
 
-__all__ = ["answer_key", "arm_source", "snapshot_source", "restore_source", "KEY_DIR",
+__all__ = ["answer_key", "arm_source", "disarm_source", "snapshot_source", "restore_source", "KEY_DIR",
            "KERNEL_SIDE", "AnswerKeyError"]
 
 KEY_DIR = REPO_ROOT / "_build" / "grader_keys"
@@ -75,6 +75,11 @@ def arm_source(mode: str, calls: list[dict[str, Any]], path: Path) -> str:
     # only the inputs go in: the expected values stay in the grader's process
     inputs = [{"kind": c["kind"], "cases": c.get("cases", [])} for c in calls]
     return _run(f"install({mode!r}, json.loads({json.dumps(inputs)!r}), {str(path)!r})")
+
+
+def disarm_source() -> str:
+    """The cell that binds the real checks again after a check cell."""
+    return _run("uninstall()")
 
 
 def snapshot_source() -> str:

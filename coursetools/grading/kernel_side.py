@@ -9,7 +9,8 @@ runs it in a namespace of its own and calls one of its entry points:
   mode (the reference lab, no student code) they record the check's inputs, the reference's
   values and the tolerances, then run the real check. In ``"answer"`` mode (a submission) they
   call the student's code on the inputs the grader sent and record what it returned. Nothing
-  is compared here: the verdict is computed in the grader's own process.
+  is compared here: the verdict is computed in the grader's own process. :func:`uninstall`
+  binds the real checks again after the check cell.
 * :func:`snapshot` and :func:`restore` put back, after an exercise cell, the lab's names the
   cell rebound by accident (a courtesy to the student; no verdict depends on it).
 
@@ -270,6 +271,16 @@ def install(mode, calls, path):
                                                    _answer("choice"))
     user_ns.update(check_function=check_function, check_scalar=check_scalar,
                    check_array=check_array, check_choice=check_choice)
+
+
+def uninstall():
+    """Bind the real checks again (after a check cell), so a student's own calls behave."""
+    from IPython import get_ipython
+    import utils.checks as real
+    get_ipython().user_ns.update(check_function=real.check_function,
+                                 check_scalar=real.check_scalar,
+                                 check_array=real.check_array,
+                                 check_choice=real.check_choice)
 
 
 def snapshot():

@@ -34,7 +34,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from coursetools.grading import verdicts
-from coursetools.grading.answer_key import arm_source, restore_source, snapshot_source
+from coursetools.grading.answer_key import (arm_source, disarm_source, restore_source,
+                                            snapshot_source)
 from coursetools.grading.names import stored_names
 from coursetools.grading.labs import Exercise, Lab, first_line
 from coursetools.grading.results import ExerciseResult, Report, clip
@@ -231,6 +232,7 @@ def run_graded(lab: Lab, student: dict[str, list[str]], report: Report, workdir:
         hidden(arm_source("answer", calls, path), f"the checks of {ex.label}")
         cell = run(code_cell(lab.nb.cells[index].source, role, ex.label),
                    f"the checks of {ex.label}")
+        hidden(disarm_source(), f"the checks of {ex.label}")
         status, message = verdicts.judge(calls, verdicts.read_records(path))
         error = _error(cell)
         if error and status == "passed":
