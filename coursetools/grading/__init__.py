@@ -5,6 +5,7 @@
 ``labs``                  the reference labs, their exercises, which lab a submission is for
 ``matching``              which cells of a submission answer which exercise
 ``sandbox``               the bubblewrap sandbox the kernel runs in
+``workdir``               the run's private folder, removed whatever its depth
 ``answer_key``            the answer key: each check's inputs and reference values, cached
 ``kernel_side``           the recorders sent into the kernel: answers out as plain data
 ``verdicts``              the strict reader of answers and the comparison with the key
@@ -19,7 +20,7 @@
 ========================  ===================================================================
 
 ``coursetools.grader`` re-exports the public names; instructors/grading.md is the threat
-model (what is prevented, what is detected, what is not).
+model (what is prevented and what is not).
 """
 from coursetools.grading.batch import grade_folder
 from coursetools.grading.cli import main
