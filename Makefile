@@ -111,11 +111,12 @@ student: $(STAMP)
 # make grade NB=submission.ipynb, or make grade DIR=submissions/ CSV=grades.csv; options
 # LAB=00_first_experiment (else each submission's lab is recognised), TIMEOUT=600 (s per run),
 # REGRADE=1 (grade again what the CSV already holds; by default a rerun resumes), NO_SANDBOX=1
-# (run without bubblewrap: only for trusted code). Reports go to _build/grades/. Each run is
+# (run without bubblewrap: only for trusted code), OUT=folder (reports; default _build/grades/,
+# give one per folder when grading several at once). Each run is
 # sandboxed (instructors/grading.md). Exit status: see `python -m coursetools.grader --help`.
 .PHONY: grade sandbox
 GRADE_OPTS = $(if $(LAB),--lab "$(LAB)") $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
-             $(if $(NO_SANDBOX),--no-sandbox)
+             $(if $(NO_SANDBOX),--no-sandbox) $(if $(OUT),--out "$(OUT)")
 grade: $(STAMP) $(if $(NO_SANDBOX),,sandbox)
 ifdef DIR
 	$(PY) -m coursetools.grader --dir "$(DIR)" $(if $(CSV),--csv "$(CSV)") $(if $(REGRADE),--regrade) $(GRADE_OPTS)
@@ -127,7 +128,8 @@ endif
 
 # make nbgrader: the labs as an nbgrader course (source/<lab>/<lab>.ipynb with solution markers,
 # the checks as autograded test cells, nbgrader_config.py) -> _build/nbgrader/; then
-# `cd _build/nbgrader && nbgrader generate_assignment <lab>` (instructors/grading.md).
+# `cd _build/nbgrader && PATH="$(CURDIR)/.venv/bin:$$PATH" nbgrader generate_assignment <lab>`
+# (nbgrader needs the environment's bin/ on PATH; instructors/grading.md).
 .PHONY: nbgrader
 nbgrader: $(STAMP)
 	$(PY) -m coursetools.nbgrader_export $(LABS) _build/nbgrader

@@ -9,25 +9,26 @@ training, claims) is the reference's, so changes a student made outside the exer
 do not count. The graded notebook runs top to bottom in a fresh kernel, with a time limit,
 **inside a bubblewrap sandbox** (read-only course and environment, no ``labs/``, no network,
 its own PID namespace, a private working folder); the submitted file is never opened for
-writing. A **tamper probe** fingerprints the checking machinery (``utils``, numpy, IPython's
-transformers and hooks, ``sys`` hooks) from the outside after every cell, so a submission
-that patches them is reported ``tampered`` instead of being rewarded.
+writing. **No verdict is made in the kernel**: before each check cell the checks are replaced by
+recorders that call the student's code on the inputs of an answer key (made from the reference
+lab in another process) and write what it returned as plain data; the grader compares that
+with the key in its own process. Whatever the student's code changes in its kernel, it can
+only change its own answers.
 
 Each exercise gets one of these outcomes:
 
 ``passed``
-    the student's cell ran, every check after it passed, and the probe found nothing changed;
+    the student's cell ran and every answer it gave the checks agrees with the key;
 ``failed``
-    a check raised (its message is reported), or the student's cell raised an error;
+    an answer differs from the key (the message says how, with the failing case's inputs), is
+    not plain data, is missing, or the student's cell raised an error;
 ``not attempted``
     the cell still raises ``NotImplementedError`` (the stub of the student version);
 ``missing``
     no code cell of the submission starts with the exercise's ``# Exercise N:`` header line
     (it was deleted, or its header renamed) and no tagged cell stands in for it;
 ``not run``
-    the run stopped (time limit, dead kernel, tampering) before the exercise;
-``tampered``
-    the code changed the checking machinery: zero, and the run stops.
+    the run stopped (time limit, dead kernel) before the exercise.
 
 When an exercise does not pass, the reference solution runs right after its checks, so that
 later exercises and the claims are graded on their own. The lab's ``claims`` cell runs last.
@@ -46,7 +47,7 @@ Exit status of a single grading: 0 every exercise passed and the claims hold; 1 
 some exercise did not pass or the claims failed; 2 bad command-line arguments, or no sandbox
 (install bubblewrap, or pass ``--no-sandbox``); 3 the run stopped early (time limit or dead
 kernel); 4 the file cannot be graded (not a notebook, a link, or not for the lab); 5 an error
-inside the grader itself; 6 tampered. Batch mode exits 0 once every row is in the CSV (each
+inside the grader itself. Batch mode exits 0 once every row is in the CSV (each
 row holds its own exit status), 2 on bad arguments, 130 when interrupted (rows kept).
 
 Example

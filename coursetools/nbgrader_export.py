@@ -17,8 +17,8 @@ In each source notebook:
 * every other cell (text, parameters, experiments, the claims) is *read-only*: autograde puts
   the lab's version back if a student changed it.
 
-nbgrader runs the student's cells in the student's order without a sandbox or tamper
-detection; see instructors/grading.md for when to use which grader.
+nbgrader runs the student's cells in the student's order without a sandbox, and its checks
+run in the student's own kernel (where the student's code can reach them); see instructors/grading.md for when to use which grader.
 
 Example
 -------
@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import copy
 import shutil
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -167,8 +168,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"wrote an nbgrader course with {len(written)} lab(s) in {args.out}: "
-          f"cd {args.out} && nbgrader generate_assignment <lab>")
+    # nbgrader runs alembic and its own commands by name: the environment's bin/ must be on
+    # PATH, which it is not when the course's Python was called by its path (as make does)
+    bin_dir = shlex.quote(str(Path(sys.executable).parent))
+    print(f"wrote an nbgrader course with {len(written)} lab(s) in {args.out}; next:\n"
+          f"  cd {shlex.quote(str(args.out))} && PATH={bin_dir}:\"$PATH\" nbgrader "
+          "generate_assignment <lab>")
     return 0
 
 

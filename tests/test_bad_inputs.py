@@ -249,3 +249,140 @@ def test_the_up_front_forward_pass_changes_nothing():
     assert torch.equal(torch.get_rng_state(), rng)
     assert net.training
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+# --- the toolkit fuzz of issue 36 (rows T1-T14 and 7.11-7.16 of ../shared/reviews/qa-grader.md)
+# Wrong type -> TypeError, wrong value -> ValueError; the message names the argument and what
+# is allowed. T5 (a frontage of 10 units with 3 sectors: a frontage counts attacking units,
+# not sectors), T8 (masks for some layers only, or a layer pruned whole: a ticket may leave a
+# layer dense or prune it entirely), the float targets of T12's to_tensors (real targets are
+# documented) and 7.17 (huge sizes: the machine's memory is the limit) are legitimate inputs.
+
+
+def test_t1_bft_complexity_term_refuses_inputs_of_another_width():
+    from utils.bounds import bft_complexity_term
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="X has 7 features but the model's first layer takes 4"):
+        bft_complexity_term(net, torch.randn(5, 7), 1.0)
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        bft_complexity_term("net", torch.randn(5, 4), 1.0)
+
+
+def test_t2_train_ensemble_refuses_nan_inputs():
+    from utils.ensembles import train_ensemble
+    X = torch.full((8, 2), float("nan"))
+    y = torch.zeros(8, dtype=torch.int64)
+    with pytest.raises(ValueError, match="X holds NaN or infinite values"):
+        train_ensemble([mlp(2, [3], 2)], X, y, epochs=1)
+
+
+@pytest.mark.parametrize("sizes, options, error, words", [
+    ([[-1]], {}, ValueError, r"sizes\[0\] must list \[in, \*widths, out\]"),
+    ([[4, -1, 2]], {}, ValueError, r"sizes\[0\]\[1\] must be at least 1"),
+    ([[4, 3, 2], [4, 3]], {}, ValueError, r"sizes\[1\] must list"),
+    ([5], {}, TypeError, r"sizes\[0\] must be a list of layer sizes"),
+    ([[4, 3, 2]], {"overhead_macs": float("nan")}, ValueError, "overhead_macs must be a finite"),
+])
+def test_t3_plan_groups_refuses_impossible_sizes(sizes, options, error, words):
+    from utils.ensembles import plan_groups
+    with pytest.raises(error, match=words):
+        plan_groups(sizes, **options)
+
+
+def test_t4_first_crossing_refuses_a_nan_threshold():
+    from utils.grokking import first_crossing
+    with pytest.raises(ValueError, match="threshold must be a finite number"):
+        first_crossing([0.1, 0.5], [0, 10], float("nan"))
+
+
+def test_t6_save_figure_needs_a_file_name(tmp_path):
+    import matplotlib.pyplot as plt
+    from utils.plotting import save_figure
+    fig, _ = plt.subplots()
+    try:
+        for path in ("", tmp_path):
+            with pytest.raises(ValueError, match="path must name a file"):
+                save_figure(fig, path)
+        with pytest.raises(TypeError, match="path must be a file name or a Path"):
+            save_figure(fig, 3)
+    finally:
+        plt.close(fig)
+
+
+def test_t7_progress_bar_over_a_number_says_to_use_range():
+    from utils.progress import progress_bar
+    with pytest.raises(TypeError, match=r"use range\(n\) or total=n"):
+        progress_bar(5)
+
+
+def test_t10_feature_responses_cannot_be_asked_to_run_for_ever():
+    from utils.starvation import feature_responses
+    U = np.eye(2)
+    with pytest.raises(ValueError, match=r"tol must be in \[1e-15, inf\]"):
+        feature_responses(U, [1.0, 2.0], 0.1, tol=1e-300)
+    with pytest.raises(ValueError, match="max_iter must be at most 100000"):
+        feature_responses(U, [1.0, 2.0], 0.1, max_iter=10**9)
+
+
+def test_t12_mutual_information_refuses_fractional_labels():
+    with pytest.raises(ValueError, match="non-integer numbers .*0.5"):
+        mutual_information([0.5, 0.25], [0, 1])
+    assert mutual_information([0.0, 1.0], [0, 1]) == pytest.approx(math.log(2))
+
+
+def test_t13_wrong_objects_get_a_type_error_naming_the_argument():
+    import matplotlib.pyplot as plt
+    from utils.bounds import flatten_parameters, spectral_product
+    from utils.grokking import ablate_frequencies
+    from utils.plotting import plot_band
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        flatten_parameters("x")
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module or a list"):
+        spectral_product(42)
+    with pytest.raises(TypeError, match="nets must be the PairMLPs"):
+        ablate_frequencies(42)
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
+        plot_band(None, [1, 2], [[1, 2]])
+    plt.close("all")
+
+
+def test_t14_design_spectra_refuses_nan():
+    from utils.linear import design_spectra
+    with pytest.raises(ValueError, match="X holds NaN"):
+        design_spectra(np.array([[1.0, np.nan]]), np.ones(2))
+
+
+def test_7_11_huge_counts_give_value_errors_not_overflow():
+    from utils.bounds import parameter_count_bound
+    from utils.offense_defense import mc_sample_size
+    with pytest.raises(ValueError, match="n_params must be at most"):
+        parameter_count_bound(0.1, 10**400, 1000, 0.05)
+    with pytest.raises(ValueError, match=r"needs more than 10\^12 samples"):
+        mc_sample_size(1e-300)
+
+
+def test_7_12_and_7_13_mlp_says_how_to_write_widths_and_a_generator():
+    with pytest.raises(TypeError, match=r"widths must be a list .* e.g. \[10\]"):
+        mlp(64, 10, 10)
+    with pytest.raises(TypeError, match=r"generator must be a torch.Generator"):
+        mlp(64, [10], 10, generator=0)
+
+
+def test_7_14_success_probability_names_bad_investments():
+    from utils.offense_defense import success_probability
+    with pytest.raises(TypeError, match="a must be a number or an array of numbers"):
+        success_probability("x", 1.0, [1.0])
+    with pytest.raises(ValueError, match=r"same shape .* \(2,\) and \(3,\)"):
+        success_probability(np.ones(2), np.ones(3), [1.0])
+
+
+def test_7_15_margin_with_a_score_of_the_wrong_length():
+    from utils.starvation import margin
+    with pytest.raises(ValueError, match=r"score must return one number per point \(3\)"):
+        margin(lambda P: np.ones(2), np.zeros((3, 2)), np.array([0, 1, 0]))
+
+
+def test_7_16_to_tensors_of_strings():
+    from utils.data import to_tensors
+    with pytest.raises(TypeError, match="y must hold numbers"):
+        to_tensors(np.zeros((2, 3)), np.array(["a", "b"]))

@@ -1,7 +1,7 @@
-"""The grader against a dishonest student and a hurried instructor (issue 19).
+"""The grader against a dishonest student and a hurried instructor (issues 19 and 36).
 
-Each test is one attack that worked on the grader before the sandbox, the tamper probe and
-the durable CSV store: it fails on that grader and passes now. Most use the tiny labs of
+Each test is one attack that worked on the grader before the sandbox, the verdicts outside
+the kernel and the durable CSV store: it fails on that grader and passes now. Most use the tiny labs of
 tests/test_grader.py (a kernel starts and finishes in seconds); attack 1 uses Lab 5, the
 cheapest real lab, as the issue reported it.
 """
@@ -26,9 +26,7 @@ from tests.test_grader import NO_SANDBOX_ARGS, SANDBOX, code, graded, statuses, 
     submit, tiny_lab
 
 LAB5 = REPO_ROOT / "labs" / "05_offense_defense.ipynb"
-NO_SANDBOX = sandbox.sandbox_problem(REPO_ROOT)
-needs_sandbox = pytest.mark.skipif(NO_SANDBOX is not None,
-                                   reason=f"no sandbox here: {NO_SANDBOX}")
+needs_sandbox = pytest.mark.skipif(not SANDBOX, reason="bubblewrap (bwrap) is not installed")
 
 
 def lab_with_reference(number: int = 9) -> nbformat.NotebookNode:
@@ -50,7 +48,7 @@ def labs(tmp_path) -> Path:
 
 
 # --------------------------------------------------------------------------------------------
-# 1-2. Tampering inside the kernel is detected: `tampered`, zero for the exercise
+# 1-2. Tampering inside the kernel changes no verdict: wrong answers fail, as they would anyway
 # --------------------------------------------------------------------------------------------
 
 
@@ -63,12 +61,11 @@ def test_attack1_input_transformer_that_silences_every_later_cell(tmp_path):
                            'lambda lines: ["pass\\n"])\nraise ' + stub)
             break
     report = graded(submit(nb, tmp_path / "blank.ipynb"), timeout=300)
-    assert report.status == "tampered", format_text(report)
-    assert report.exit_code == EXIT_CODES["tampered"] == 6
-    assert statuses(report)[0] == "tampered" and report.n_passed == 0
-    assert "input transformers" in report.exercises[0].message or \
-        "no answer" in report.exercises[0].message
-    assert report.claims != "passed"
+    # every later cell became `pass`: the checks got no answers, so nothing passed
+    assert report.status == "graded" and report.n_passed == 0, format_text(report)
+    assert report.exit_code == EXIT_CODES["graded"]
+    assert statuses(report)[0] == "not attempted"
+    assert all("no answer" in ex.message for ex in report.exercises[1:]), format_text(report)
 
 
 @pytest.mark.parametrize("patch", [
@@ -85,24 +82,24 @@ def test_attack1_input_transformer_that_silences_every_later_cell(tmp_path):
     "fake.check_scalar = fake.check_function = lambda *a, **k: None\n"
     "sys.modules['utils.checks'] = fake\n",
 ], ids=["checks", "numpy", "custom-exc", "sys.modules"])
-def test_attack2_patching_the_checks_or_numpy_is_tampered(tmp_path, labs, patch):
+def test_attack2_patching_the_checks_or_numpy_changes_no_verdict(tmp_path, labs, patch):
     nb = student(lab_with_reference(9), ex1=patch + "total = 54",
                  ex2="def scale(x):\n    return 0 * x")
     report = graded(submit(nb, tmp_path / "patch.ipynb"), labs_dir=labs)
-    assert report.status == "tampered", format_text(report)
-    assert statuses(report) == ["tampered", "not run"] and report.n_passed == 0
-    assert report.exit_code == 6 and report.claims == "not run"
-    assert "tampered" in format_text(report).lower()
+    assert report.status == "graded", format_text(report)
+    assert statuses(report) == ["failed", "failed"] and report.n_passed == 0
+    assert "expected 55, got 54" in report.exercises[0].message
+    assert report.exit_code == 1
 
 
-def test_attack2_patching_inside_the_students_function_is_tampered(tmp_path, labs):
+def test_attack2_patching_inside_the_students_function_changes_no_verdict(tmp_path, labs):
     ex2 = ("def scale(x):\n    import numpy\n"
            "    numpy.isclose = lambda a, b, **k: numpy.ones(numpy.shape(a), bool)\n"
            "    return 0 * x")
     report = graded(submit(student(lab_with_reference(9), ex1="total = 55", ex2=ex2),
                            tmp_path / "late.ipynb"), labs_dir=labs)
-    assert statuses(report) == ["passed", "tampered"], format_text(report)
-    assert report.status == "tampered" and report.exit_code == 6
+    assert statuses(report) == ["passed", "failed"], format_text(report)
+    assert report.status == "graded" and report.exit_code == 1
 
 
 def test_rebinding_the_reference_the_check_uses_does_not_help(tmp_path, labs):

@@ -59,6 +59,23 @@ def check_finite(name: str, values) -> np.ndarray:
     return arr
 
 
+def check_type(name: str, value, types, what: str):
+    """Return ``value`` if it is an instance of ``types``, else raise TypeError naming ``what``.
+
+    Example
+    -------
+    >>> check_type("model", 3, (list,), "a list")
+    Traceback (most recent call last):
+    ...
+    TypeError: model must be a list, got int 3
+    """
+    if not isinstance(value, types):
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:60] + "..."
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {shown}")
+    return value
+
+
 def check_rng(rng) -> np.random.Generator:
     """Accept a numpy Generator or an int seed; anything else is an error."""
     if isinstance(rng, np.random.Generator):

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validation import check_int, check_real
+from ._validation import check_int, check_real, check_type
 from .training import train
 
 __all__ = [
@@ -267,8 +267,9 @@ def parameter_count_bound(train_error: float, n_params: int, n: int, delta: floa
     1.0
     """
     train_error = _check_probability("train_error", train_error)
-    n_params = check_int("n_params", n_params, minimum=1)
-    n = check_int("n", n, minimum=1)
+    # (beyond 1e18 the formula's floats overflow; no network or data set is that large)
+    n_params = check_int("n_params", n_params, minimum=1, maximum=10**18)
+    n = check_int("n", n, minimum=1, maximum=10**18)
     delta = check_real("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
     bits = check_int("bits", bits, minimum=1)
     slack = math.sqrt((bits * n_params * math.log(2) + math.log(1 / delta)) / (2 * n))
@@ -430,8 +431,15 @@ def bft_complexity_term(model: nn.Module, X: torch.Tensor, gamma: float,
     >>> round(bft_complexity_term(net, X, gamma=0.5), 6)  # R_A = 1 * (2^(2/3))^(3/2) = 2
     10.0
     """
-    if not isinstance(X, torch.Tensor) or X.ndim != 2:
-        raise ValueError("X must be a 2-D torch tensor (examples x features)")
+    check_type("model", model, nn.Module, "a torch.nn.Module (the trained network)")
+    check_type("X", X, torch.Tensor, "a 2-D torch tensor (examples x features)")
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D torch tensor (examples x features), got shape "
+                         f"{tuple(X.shape)}")
+    layers = linear_layers(model)
+    if layers and X.shape[1] != layers[0].in_features:
+        raise ValueError(f"X has {X.shape[1]} features but the model's first layer takes "
+                         f"{layers[0].in_features}: pass the model's own training inputs")
     gamma = check_real("gamma", gamma, 0.0, low_open=True)
     r_a = spectral_complexity(model, reference)
     return float(r_a * float(torch.linalg.norm(X)) / (gamma * X.shape[0]))
@@ -467,6 +475,8 @@ def spectral_product(model: nn.Module) -> float:
     >>> spectral_product(net)
     3.0
     """
+    check_type("model", model, (nn.Module, list, tuple),
+               "a torch.nn.Module or a list of weight matrices")
     return float(np.prod([np.linalg.norm(m, 2) for m in _weights(model)]))
 
 
@@ -570,6 +580,7 @@ def flatten_parameters(model: nn.Module) -> torch.Tensor:
     >>> flatten_parameters(torch.nn.Linear(3, 2)).shape
     torch.Size([8])
     """
+    check_type("model", model, nn.Module, "a torch.nn.Module")
     return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).clone()
 
 

@@ -2,16 +2,20 @@
 
 Each check prints a one-line confirmation when the answer is right and raises
 :class:`CheckFailed` (an ``AssertionError``) with a message a student can act on when it is
-not. The grader runs the same checks.
+not: what differs, and for a function the inputs of the failing test case. These checks are
+the feedback while working; the course's grader makes its verdicts outside the student's
+kernel (instructors/grading.md), from the same check cells.
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["CheckFailed", "check_array", "check_scalar", "check_function", "check_choice"]
+__all__ = ["CheckFailed", "check_array", "check_scalar", "check_function", "check_choice",
+           "describe_case"]
 
 
 class CheckFailed(AssertionError):
@@ -25,10 +29,15 @@ class CheckFailed(AssertionError):
 
 
 def _as_numpy(value, name: str) -> np.ndarray:
-    # A torch tensor is recognised without importing torch, which costs seconds and which
-    # numpy-only labs never load.
-    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
-        return value.detach().cpu().numpy()
+    # A torch tensor is recognised without importing torch (seconds, and numpy-only labs never
+    # load it): if torch is not loaded, nothing can be a tensor. Only real tensors count, so an
+    # object that merely calls its module "torch..." is read like any other value.
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        if value.dtype == torch.bfloat16:  # numpy has no bfloat16; float32 holds it exactly
+            value = value.float()
+        return value.numpy()
     if value is None:
         raise CheckFailed(f"{name} is None: did the function forget to `return` its result?")
     try:
@@ -109,9 +118,46 @@ def check_scalar(answer, expected: float, name: str = "your answer", rtol: float
     print(f"✓ {name} matches the reference.")
 
 
+def describe_case(case, limit: int = 200) -> str:
+    """A short description of a test case's inputs, for a failure message.
+
+    Example
+    -------
+    >>> describe_case((np.array([0.5, 2.0]), 3))
+    '(array([0.5, 2. ]), 3)'
+    >>> describe_case((np.zeros((20, 50)),))
+    '(an array of shape (20, 50) (float64),)'
+    """
+    def one(value) -> str:
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(value, torch.Tensor):
+            value = value.detach().cpu().float().numpy() if value.is_floating_point() \
+                else value.detach().cpu().numpy()
+        if isinstance(value, np.ndarray):
+            if value.size > 16:
+                return f"an array of shape {value.shape} ({value.dtype})"
+            return " ".join(np.array_repr(value, precision=4).split())
+        if isinstance(value, Mapping):
+            return "{" + ", ".join(f"{k!r}: {one(v)}" for k, v in value.items()) + "}"
+        if isinstance(value, (list, tuple)) and len(value) > 8:
+            return f"a {type(value).__name__} of {len(value)} items"
+        if callable(value):
+            return getattr(value, "__name__", "a function")
+        return repr(value)
+
+    if isinstance(case, Mapping):
+        text = ", ".join(f"{k}={one(v)}" for k, v in case.items())
+    else:
+        text = "(" + ", ".join(one(v) for v in case) + ("," if len(case) == 1 else "") + ")"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def check_function(student_fn: Callable, reference_fn: Callable, cases: Sequence,
                    name: str | None = None, rtol: float = 1e-6, atol: float = 1e-8) -> None:
     """Call the student's function and the reference on each case and compare the results.
+
+    A failure names the test case and its inputs. ``None`` is a legitimate result when the
+    reference returns ``None`` too (e.g. "no such width").
 
     Parameters
     ----------
@@ -140,6 +186,7 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Sequence
                             "each case must be a tuple of positional arguments, e.g. (1,) for "
                             "a function of one argument, or a dict of keyword arguments")
         args, kwargs = (case, {}) if isinstance(case, tuple) else ((), dict(case))
+        inputs = describe_case(case)  # before the calls: a function may change its inputs
         expected = reference_fn(*args, **kwargs)
         try:
             got = student_fn(*args, **kwargs)
@@ -148,10 +195,16 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Sequence
                 from None
         except Exception as err:
             raise CheckFailed(f"{name} raised {type(err).__name__}: {err} (test case {k} of "
-                              f"{len(cases)})") from None
-        _compare(_as_numpy(got, f"{name}'s result on test case {k}"),
-                 _as_numpy(expected, "the reference"),
-                 f"{name}'s result on test case {k}", rtol, atol)
+                              f"{len(cases)}, inputs {inputs})") from None
+        label = f"{name}'s result on test case {k} (inputs {inputs})"
+        if expected is None or got is None:
+            if got is None and expected is None:
+                continue
+            if got is None:
+                raise CheckFailed(f"{label} is None, but the reference returns a value: did "
+                                  "the function forget to `return` it on this path?")
+            raise CheckFailed(f"{label}: expected None, got {got!r}")
+        _compare(_as_numpy(got, label), _as_numpy(expected, "the reference"), label, rtol, atol)
     print(f"✓ {name} agrees with the reference on {len(cases)} test case"
           f"{'s' if len(cases) != 1 else ''}.")
 
@@ -172,7 +225,10 @@ def check_choice(answer, correct, options: Sequence, name: str = "your predictio
         answer = answer.item()
     if isinstance(options, np.ndarray):
         options = options.tolist()
-    if answer not in options:
+    if isinstance(answer, np.generic):
+        answer = answer.item()
+    # exact types only: an object that calls itself equal to everything is not an answer
+    if type(answer) not in {type(option) for option in options} or answer not in options:
         raise CheckFailed(f"{name} must be one of {list(options)}, got {answer!r}")
     if answer != correct:
         raise CheckFailed(f"{name} {answer!r} is not what the experiment shows. {explanation}"

@@ -299,6 +299,11 @@ def to_tensors(X, y) -> tuple[torch.Tensor, torch.Tensor]:
     """
     X = np.asarray(X)
     y = np.asarray(y)
+    for name, arr in (("X", X), ("y", y)):
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold numbers, got values of dtype {arr.dtype} "
+                            "(encode text labels as integers first, e.g. with np.unique(..., "
+                            "return_inverse=True))")
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (samples x features), got shape {X.shape}")
     if y.shape[0] != X.shape[0]:

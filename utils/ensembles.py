@@ -220,6 +220,16 @@ def plan_groups(sizes: Sequence[Sequence[int]], batch_size: int = 1,
     if not sizes:
         raise ValueError("sizes must hold at least one network")
     check_int("batch_size", batch_size, minimum=1)
+    overhead_macs = check_real("overhead_macs", overhead_macs, 0.0)
+    for i, size in enumerate(sizes):
+        if isinstance(size, (str, bytes)) or not isinstance(size, Sequence):
+            raise TypeError(f"sizes[{i}] must be a list of layer sizes [in, *widths, out], got "
+                            f"{type(size).__name__}")
+        if len(size) < 2 or len(size) != len(sizes[0]):
+            raise ValueError(f"sizes[{i}] must list [in, *widths, out] like the others "
+                             f"({len(sizes[0])} sizes), got {list(size)}")
+        for j, width in enumerate(size):
+            check_int(f"sizes[{i}][{j}]", width, minimum=1)
     order = sorted(range(len(sizes)), key=lambda i: (_macs(sizes[i]), tuple(sizes[i])))
     k = len(order)
     # best[j]: least cost of the first j networks (in sorted order); cut[j]: where the last
@@ -753,6 +763,10 @@ def _check_data(X, y, name: str = "X") -> None:
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"{name} and {yname} must have the same number of rows, got "
                          f"{X.shape[0]} and {y.shape[0]}")
+    for tensor, label in ((X, name), (y, yname)):
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{label} holds NaN or infinite values; training on them gives "
+                             "NaN losses (drop or impute those rows first)")
 
 
 def _check_targets(y: torch.Tensor, loss: str, n_out: int, name: str) -> None:

@@ -791,6 +791,9 @@ def ablate_frequencies(nets: PairMLPs, keep: bool = True, rank: int = 1,
     >>> bool(torch.allclose(same.w_in, nets.w_in, atol=1e-6))
     True
     """
+    if not isinstance(nets, PairMLPs):
+        raise TypeError(f"nets must be the PairMLPs of a run (e.g. run.nets), got "
+                        f"{type(nets).__name__}")
     p = nets.p
     w = nets.w_in.detach().numpy()
     parts = []
@@ -876,6 +879,7 @@ def first_crossing(values, steps, threshold: float) -> int:
     >>> first_crossing([0.1, 0.5], [0, 10], 0.99)
     -1
     """
+    threshold = check_real("threshold", threshold)  # NaN would never be reached: -1
     values, steps = np.asarray(values, dtype=float), np.asarray(steps)
     if values.shape != steps.shape or values.ndim != 1:
         raise ValueError(f"values and steps must be 1-D of the same length, got {values.shape} "

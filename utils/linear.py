@@ -209,6 +209,8 @@ def design_spectra(X, beta) -> tuple[np.ndarray, np.ndarray, float]:
     if X.ndim != 2 or X.shape[1] != beta.size:
         raise ValueError(f"X must be 2-D with {beta.size} columns (the length of beta), got "
                          f"shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError("X holds NaN or infinite values; its singular values are undefined")
     _, s, Vt = np.linalg.svd(X, full_matrices=False)
     keep = s > s.max(initial=0.0) * max(X.shape) * np.finfo(float).eps
     s2 = s[keep] ** 2

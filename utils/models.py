@@ -45,6 +45,13 @@ def mlp(in_features: int, widths, out_features: int, bias: bool = True,
     """
     check_int("in_features", in_features, minimum=1)
     check_int("out_features", out_features, minimum=1)
+    if isinstance(widths, (int, str, bytes)) or not hasattr(widths, "__iter__"):
+        raise TypeError(f"widths must be a list of hidden-layer widths, e.g. [{widths}] for one "
+                        f"hidden layer, got {type(widths).__name__} {widths!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator (e.g. "
+                        f"torch.Generator().manual_seed({generator!r})) or None, got "
+                        f"{type(generator).__name__}")
     widths = list(widths)
     for i, w in enumerate(widths):
         check_int(f"widths[{i}]", w, minimum=1)

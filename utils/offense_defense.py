@@ -79,7 +79,11 @@ def _rates(rates) -> np.ndarray:
 
 
 def _investment(name: str, value) -> np.ndarray:
-    x = np.asarray(value, dtype=float)
+    try:
+        x = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got "
+                        f"{type(value).__name__} {value!r}"[:200]) from None
     if not np.all(np.isfinite(x)) or np.any(x < 0):
         raise ValueError(f"{name} must hold finite, non-negative investments, got {value!r}")
     return x
@@ -124,7 +128,11 @@ def success_probability(a, d, rates) -> np.ndarray:
     r = _rates(rates)
     a = _investment("a", a)
     d = _investment("d", d)
-    a, d = np.broadcast_arrays(a, d)
+    try:
+        a, d = np.broadcast_arrays(a, d)
+    except ValueError:
+        raise ValueError(f"a and d must have the same shape (or one be a single number), got "
+                         f"shapes {a.shape} and {d.shape}") from None
     found = -np.expm1(-r * a[..., None])          # attacker finds vulnerability i
     open_ = np.exp(-r * d[..., None])              # defender has not found (patched) it
     with np.errstate(divide="ignore"):  # a hole found surely and never patched: log(0)
@@ -220,7 +228,12 @@ def mc_sample_size(tol: float, n_points: int = 1, alpha: float = 1e-3) -> int:
     n_points = check_int("n_points", n_points, minimum=1)
     alpha = check_real("alpha", alpha, 0.0, 1.0, low_open=True, high_open=True)
     z = stats.norm.ppf(1 - alpha / (2 * n_points))
-    return int(math.ceil(round((0.5 * z / tol) ** 2, 6)))
+    with np.errstate(over="ignore"):  # a tiny tol overflows to inf, refused just below
+        samples = (0.5 * z / tol) ** 2
+    if not samples <= 1e12:
+        raise ValueError(f"tol={tol:g} needs more than 10^12 samples; use tol >= "
+                         f"{0.5 * z / 1e6:.2g}")
+    return int(math.ceil(round(samples, 6)))
 
 
 def equal_investment_peak(rate: float) -> float:

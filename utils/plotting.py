@@ -6,6 +6,7 @@ stay readable when the book is shown in dark mode.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import matplotlib as mpl
@@ -108,6 +109,9 @@ def plot_band(ax, x, ys, label: str | None = None, color: str | None = None,
     'loss'
     >>> plt.close(fig)
     """
+    if not hasattr(ax, "fill_between"):
+        raise TypeError(f"ax must be a matplotlib Axes (e.g. from plt.subplots()), got "
+                        f"{type(ax).__name__}")
     x = np.asarray(x)
     mid, lo, hi = band(ys, center=center, spread=spread, level=level)
     if x.shape != mid.shape:
@@ -236,7 +240,11 @@ def save_figure(fig, path, **savefig_kwargs) -> Path:
     """
     if not isinstance(fig, plt.Figure):
         raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file name or a Path, got {type(path).__name__}")
     path = Path(path)
+    if path.name in ("", ".", "..") or path.is_dir():
+        raise ValueError(f"path must name a file, e.g. 'figure.png', got {str(path)!r}")
     if path.suffix.lower() == ".png":
         # Matplotlib would store the content uncompressed (tEXt); a figure of long curves
         # carries hundreds of kB of numbers, so it goes into a compressed zTXt chunk instead.

@@ -55,6 +55,10 @@ def progress_bar(iterable: Iterable | None = None, *, total: int | None = None,
     """
     if total is not None and (not isinstance(total, int) or total < 0):
         raise ValueError(f"total must be a non-negative int or None, got {total!r}")
+    if iterable is not None and not isinstance(iterable, Iterable):
+        raise TypeError(f"iterable must be something to loop over (a list, a range, ...), got "
+                        f"{type(iterable).__name__}; for a bar of n steps use range(n) or "
+                        "total=n")
     if disable or not _in_notebook():
         return std.tqdm(iterable, total=total, desc=desc, disable=disable, leave=leave)
     return _notebook_bar()(iterable, total=total, desc=desc, leave=leave)

@@ -337,8 +337,12 @@ def margin(score, X, y, **kwargs) -> float:
     if y.shape != (len(X),) or not np.isin(y, (0, 1)).all():
         raise ValueError(f"y must hold one 0/1 label per point ({len(X)}), got shape {y.shape}")
     fn = score_function(score)
+    scores = np.asarray(fn(X))
+    if scores.shape != (len(X),):
+        raise ValueError(f"score must return one number per point ({len(X)}), got shape "
+                         f"{scores.shape}")
     d = distance_to_boundary(fn, X, **kwargs)
-    right = (fn(X) > 0) == (y == 1)
+    right = (scores > 0) == (y == 1)
     return float(np.where(right, d, -d).min())
 
 
@@ -555,6 +559,10 @@ def mutual_information(a, b) -> float:
             raise ValueError(f"{name} holds {int((~np.isfinite(labels)).sum())} NaN or infinite "
                              "value(s); labels must be discrete values (integers or strings): "
                              "drop the examples whose label is missing")
+        if labels.dtype.kind in "fc" and not np.all(labels == np.round(labels.real)):
+            raise ValueError(f"{name} holds non-integer numbers (e.g. "
+                             f"{labels[labels != np.round(labels.real)][0]!r}); labels must be "
+                             "discrete values such as class indices or predicted classes")
     _, ia = np.unique(a, return_inverse=True)
     _, ib = np.unique(b, return_inverse=True)
     joint = np.zeros((ia.max() + 1, ib.max() + 1))
@@ -718,8 +726,9 @@ def feature_responses(U, strengths, lam: float, penalty: str = "sd", tol: float 
     lam = check_real("lam", lam, 0.0, low_open=True)
     if penalty not in ("sd", "wd"):
         raise ValueError(f"penalty must be 'sd' or 'wd', got {penalty!r}")
-    tol = check_real("tol", tol, 0.0, low_open=True)
-    max_iter = check_int("max_iter", max_iter, minimum=1)
+    # below 1e-15 float64 cannot see convergence; the cap on max_iter keeps a call bounded
+    tol = check_real("tol", tol, 1e-15)
+    max_iter = check_int("max_iter", max_iter, minimum=1, maximum=100_000)
     n = U.shape[0]
     A = U * s                                   # m = A w, with w = V^T theta
 

@@ -17,7 +17,7 @@ from utils.progress import progress_bar
 
 from ._validation import check_int
 
-__all__ = ["grid_settings", "sweep"]
+__all__ = ["grid_settings", "sweep", "interpolation_width"]
 
 
 def grid_settings(grid: Mapping[str, Sequence]) -> list[dict]:
@@ -112,3 +112,46 @@ def _result_columns(result, setting: dict, seed: int) -> Mapping:
         return {"value": result}
     raise TypeError(f"{call} returned {result!r} ({type(result).__name__}); fn must return a "
                     "dict of results (one column each) or a single number")
+
+
+def interpolation_width(widths: Sequence, train_acc, eps: float):
+    """The smallest width from which on every seed fits the training set, or None.
+
+    "Fits" means a training accuracy of at least ``1 - eps``; the width returned is the first
+    one after the last width where some seed does not fit (Lab 1's interpolation threshold,
+    the reference its check compares against).
+
+    Parameters
+    ----------
+    widths : sequence of numbers
+        Increasing widths.
+    train_acc : array-like of shape (n_seeds, len(widths))
+        Training accuracies in [0, 1].
+    eps : float
+        Tolerance, in [0, 1).
+
+    Returns
+    -------
+    The width (an element of ``widths``), or None if the largest width does not fit.
+
+    Examples
+    --------
+    >>> interpolation_width([2, 4, 8, 16], [[0.5, 1.0, 0.98, 1.0], [0.6, 1.0, 1.0, 1.0]], 0.01)
+    16
+    >>> interpolation_width([2, 4], [[0.5, 0.7]], 0.01) is None
+    True
+    """
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths:
+        raise TypeError(f"widths must be a non-empty list of widths, got {widths!r}")
+    acc = np.asarray(train_acc, dtype=float)
+    if acc.ndim != 2 or acc.shape[1] != len(widths):
+        raise ValueError(f"train_acc must have shape (n_seeds, {len(widths)}): one row per seed "
+                         f"and one column per width; got shape {acc.shape}")
+    if np.isnan(acc).any():
+        raise ValueError("train_acc contains NaN")
+    if not (isinstance(eps, Real) and 0 <= eps < 1):
+        raise ValueError(f"eps must be a number in [0, 1), got {eps!r}")
+    fits = (acc >= 1 - eps).all(axis=0)
+    bad = np.flatnonzero(~fits)
+    start = 0 if bad.size == 0 else int(bad[-1]) + 1
+    return widths[start] if start < len(widths) else None

@@ -5,8 +5,12 @@
 ``labs``                  the reference labs, their exercises, which lab a submission is for
 ``matching``              which cells of a submission answer which exercise
 ``sandbox``               the bubblewrap sandbox the kernel runs in
-``integrity``             the tamper probe: the checking machinery's fingerprint
-``runner``                running the graded notebook cell by cell, with the probe
+``workdir``               the run's private folder, removed whatever its depth
+``answer_key``            the answer key: each check's inputs and reference values, cached
+``kernel_side``           the recorders sent into the kernel: answers out as plain data
+``verdicts``              the strict reader of answers and the comparison with the key
+``names``                 the names a cell binds (restored after an exercise)
+``runner``                running the graded notebook cell by cell, checks recorded
 ``grade_one``             grading one submission (:func:`grade`)
 ``results``               :class:`Report`, :class:`ExerciseResult`, the exit codes
 ``reports``               the text and JSON reports, atomic writes
@@ -16,7 +20,7 @@
 ========================  ===================================================================
 
 ``coursetools.grader`` re-exports the public names; instructors/grading.md is the threat
-model (what is prevented, what is detected, what is not).
+model (what is prevented and what is not).
 """
 from coursetools.grading.batch import grade_folder
 from coursetools.grading.cli import main

@@ -6,6 +6,7 @@ Example
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,12 @@ from coursetools.grading.reports import write_reports
 from coursetools.grading.results import Report, clip
 from coursetools.grading.store import GradeStore, check_output_path
 
-__all__ = ["grade_folder", "find_submissions"]
+__all__ = ["grade_folder", "find_submissions", "display_names", "default_csv"]
+
+# Folders and files that are never submissions: editor checkpoints, version control, and the
+# metadata macOS adds to zip files (``__MACOSX/``, ``._name``). Other hidden files
+# (``.alice.ipynb``, ``.hidden/bob.ipynb``) are graded: a student's file must not vanish.
+_SKIPPED_FOLDERS = {".ipynb_checkpoints", "__MACOSX", ".git"}
 
 
 def _is_notebook_name(name: str) -> bool:
@@ -27,13 +33,13 @@ def find_submissions(folder: Path) -> tuple[list[Path], list[Path]]:
     """(the files to grade, the other files) under ``folder``, recursively, sorted.
 
     Files whose name ends in ``.ipynb`` in any case, or holds ``.ipynb.`` (``x.ipynb.json``),
-    are graded; checkpoints and hidden files are ignored; everything else is listed so the
-    instructor hears about it.
+    are graded, hidden ones included; checkpoints, ``.git`` and macOS's zip metadata are
+    ignored; everything else is listed so the instructor hears about it.
     """
     graded, other = [], []
     for path in sorted(folder.rglob("*")):
         parts = path.relative_to(folder).parts
-        if ".ipynb_checkpoints" in parts or any(p.startswith(".") for p in parts):
+        if _SKIPPED_FOLDERS & set(parts) or path.name.startswith("._"):
             continue
         if path.is_dir() and not path.is_symlink():
             continue
@@ -44,6 +50,48 @@ def find_submissions(folder: Path) -> tuple[list[Path], list[Path]]:
 def _display(path: Path, folder: Path) -> str:
     # a file name that is not valid UTF-8 is shown with escapes rather than crash the CSV
     return os.fsencode(path.relative_to(folder).as_posix()).decode("utf-8", "backslashreplace")
+
+
+def display_names(paths: list[Path], folder: Path) -> list[str]:
+    """One distinct name per file, as the CSV and the reports use it.
+
+    Two files can display alike (the byte 0xFF and a file literally named ``\\xff``); the
+    later one then gets `` (2)``, `` (3)``, ... so that no two submissions share a row.
+
+    Examples
+    --------
+    >>> display_names([Path("f/a.ipynb"), Path("f/b.ipynb")], Path("f"))
+    ['a.ipynb', 'b.ipynb']
+    """
+    names: list[str] = []
+    seen: set[str] = set()
+    for path in paths:
+        name = base = _display(path, folder)
+        count = 1
+        while name in seen:
+            count += 1
+            name = f"{base} ({count})"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def default_csv(folder: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """The CSV used when none is given: one per submissions folder, so never another's.
+
+    Rows are keyed by the path inside the folder, so two sections graded into one CSV would
+    replace each other's ``alice.ipynb``; the default name therefore carries the folder's
+    name and a hash of its full path.
+
+    Examples
+    --------
+    >>> default_csv("/x/section1", "_build/grades").name.startswith("grades-section1-")
+    True
+    """
+    resolved = Path(folder).resolve()
+    tag = hashlib.sha256(os.fsencode(str(resolved))).hexdigest()[:8]
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in resolved.name)[:40]
+    return Path(out_dir) / f"grades-{safe or 'folder'}-{tag}.csv"
 
 
 def grade_folder(folder: str | os.PathLike, csv_path: str | os.PathLike,
@@ -103,8 +151,7 @@ def grade_folder(folder: str | os.PathLike, csv_path: str | os.PathLike,
     reports: list[Report] = []
     kept = 0
     with GradeStore(csv_path) as store:
-        for k, path in enumerate(paths, start=1):
-            name = _display(path, folder)
+        for k, (path, name) in enumerate(zip(paths, display_names(paths, folder)), start=1):
             sha = file_sha256(path) if path.is_file() and not path.is_symlink() else ""
             if not regrade and store.done(name, sha):
                 kept += 1

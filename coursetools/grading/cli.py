@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from coursetools.grading.batch import grade_folder
+from coursetools.grading.batch import default_csv, grade_folder
 from coursetools.grading.grade_one import DEFAULT_MAX_OUTPUT_CHARS, DEFAULT_TIMEOUT_S, grade
 from coursetools.grading.reports import format_text, write_reports
 from coursetools.grading.results import EXIT_CODES
@@ -24,8 +24,8 @@ __all__ = ["main"]
 EPILOG = """\
 exit status (one notebook): 0 all exercises passed and the claims hold; 1 graded, something
 did not pass; 2 bad arguments (or no sandbox: see --no-sandbox); 3 stopped early (time
-limit, dead kernel); 4 not gradable (not a notebook, a link, wrong lab); 5 grader error;
-6 tampered (the submission changed the checking machinery). With --dir: 0 once every row is
+limit, dead kernel); 4 not gradable (not a notebook, a link, wrong lab); 5 grader error.
+With --dir: 0 once every row is
 in the CSV (each row has its own exit status), 2 on bad arguments, 130 if interrupted (the
 rows written so far are kept: run the same command again to resume).
 
@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("notebook", nargs="?", metavar="NB", help="the submitted notebook")
     parser.add_argument("--dir", metavar="DIR", help="grade every notebook under DIR instead")
     parser.add_argument("--csv", metavar="CSV", help="with --dir: the CSV to write, row by "
-                        "row (default: OUT/grades.csv); rows already there are kept")
+                        "row (default: OUT/grades-<folder>-<hash>.csv, one per folder); rows already there "
+                        "are kept")
     parser.add_argument("--regrade", action="store_true", help="with --dir: grade again the "
                         "submissions the CSV already has a row for")
     parser.add_argument("--lab", help="the lab the submissions must be for (a path, a stem "
@@ -82,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give either one notebook NB or --dir DIR")
     if (args.csv or args.regrade) and not args.dir:
         parser.error("--csv and --regrade go with --dir")
+    if args.max_output < 0:
+        parser.error(f"--max-output must be 0 or more characters, got {args.max_output}")
     if not args.timeout > 0 or args.timeout == float("inf"):
         parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
     options = dict(lab=args.lab, labs_dir=args.labs_dir, timeout=args.timeout,
@@ -89,8 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out)
     try:
         check_output_path(out, "the output folder --out", is_dir=True)
+        labs_dir = Path(args.labs_dir).resolve()
+        if out.resolve() == labs_dir or labs_dir in out.resolve().parents:
+            raise ValueError(f"the output folder --out {out} is inside the reference labs "
+                             f"{args.labs_dir}: graded notebooks would be taken for labs")
         if args.dir:
-            csv_path = Path(args.csv) if args.csv else out / "grades.csv"
+            csv_path = Path(args.csv) if args.csv else default_csv(args.dir, out)
             try:
                 reports = grade_folder(args.dir, csv_path, out_dir=out,
                                        progress=not args.quiet, regrade=args.regrade,

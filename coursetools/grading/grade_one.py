@@ -12,7 +12,6 @@ import copy
 import hashlib
 import os
 import shutil
-import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -24,8 +23,10 @@ from coursetools.grading.labs import find_lab, identify_lab, load_labs
 from coursetools.grading.matching import student_cells
 from coursetools.grading.reports import atomic_write
 from coursetools.grading.results import ExerciseResult, Report, clip
-from coursetools.grading.runner import Tampered, kernel_log, run_graded
+from coursetools.grading.answer_key import AnswerKeyError, answer_key
+from coursetools.grading.runner import kernel_env, kernel_log, run_graded
 from coursetools.grading.sandbox import INSTALL_HINT, sandbox_problem
+from coursetools.grading.workdir import private_folder
 from coursetools.grading.submission import (DEFAULT_MAX_BYTES, NotANotebook,
                                             check_regular_file, load_submission)
 from coursetools.notebooks import REPO_ROOT
@@ -114,8 +115,7 @@ def grade(path: str | os.PathLike, lab: str | os.PathLike | None = None,
         report.notes.append("NOT SANDBOXED (--no-sandbox): the submission's code ran with "
                             "the grader's rights")
     try:
-        with tempfile.TemporaryDirectory(prefix="grade_") as tmp:
-            workdir = Path(tmp)
+        with private_folder() as workdir:
             try:
                 check_regular_file(path)
                 copy_path = workdir / "submission.ipynb"
@@ -152,17 +152,21 @@ def grade(path: str | os.PathLike, lab: str | os.PathLike | None = None,
                 return report
             graded = nbformat.v4.new_notebook(metadata=copy.deepcopy(target.nb.metadata))
             graded.metadata.pop("widgets", None)
-            # the time spent reading and matching counts against the limit too
+            # the time spent reading and matching counts against the limit too (making the
+            # answer key does not: it is the course's own code, run once per lab and cached)
+            building = time.monotonic()
+            try:
+                key = answer_key(target, repo_root=REPO_ROOT,
+                                 env=kernel_env(REPO_ROOT, sandboxed=False))
+            except AnswerKeyError as err:
+                report.status, report.message = "grader_error", clip(str(err), 4000)
+                return report
+            start += time.monotonic() - building
             left = max(1.0, timeout - (time.monotonic() - start))
             try:
                 run_graded(target, student, report, workdir, left, max_output_chars, graded,
-                           repo_root=REPO_ROOT, sandboxed=sandbox, stated_timeout=timeout)
-            except Tampered as err:
-                report.status = "tampered"
-                report.message = clip(
-                    "the submission changed the checking machinery (" + ", ".join(err.what) +
-                    f", found after {err.where}); the exercise concerned scores zero and the "
-                    "run stopped there. Read the graded notebook before deciding.")
+                           key=key, repo_root=REPO_ROOT, sandboxed=sandbox,
+                           stated_timeout=timeout)
             except CellTimeoutError as err:
                 report.status, report.message = "timeout", str(err)
             except DeadKernelError as err:
@@ -171,7 +175,8 @@ def grade(path: str | os.PathLike, lab: str | os.PathLike | None = None,
                     "interpreter, or ran out of memory)")
                 last_words = kernel_log(workdir)
                 if last_words:
-                    report.message += f"; the kernel's last log lines: {last_words}"
+                    report.message += ("; the kernel process's last output (written by the "
+                                       f"submission's code, not by the grader): {last_words!r}")
             report.truncated_cells = _count_truncated(report, graded)
             if report.status == "graded" and report.claims == "not run":
                 report.claims_message = "the lab has no cell tagged 'claims'"

@@ -125,6 +125,9 @@ def load_labs(labs: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Lab
     """
     if isinstance(labs, (str, os.PathLike)):
         labs = Path(labs)
+        if not labs.exists():
+            raise ValueError(f"there is no folder or notebook {labs} to take the reference "
+                             "labs from (--labs-dir)")
         paths = sorted(labs.glob("*.ipynb")) if labs.is_dir() else [labs]
     else:
         paths = [Path(p) for p in labs]

@@ -27,7 +27,6 @@ __all__ = ["format_text", "write_reports", "atomic_write", "STATUS_LINE"]
 
 STATUS_LINE = {
     "graded": "graded",
-    "tampered": "TAMPERED: the submission changed the checking machinery",
     "timeout": "STOPPED: time limit",
     "kernel_died": "STOPPED: the kernel died",
     "invalid_notebook": "NOT GRADED: not a readable notebook",
@@ -85,7 +84,7 @@ def format_text(report: Report) -> str:
         lines.append(f"Exercises:  {report.n_passed} of {len(report.exercises)} passed")
         width = max(len(ex.label) for ex in report.exercises)
         for ex in report.exercises:
-            status = ex.status.upper() if ex.status in ("failed", "tampered") else ex.status
+            status = ex.status.upper() if ex.status == "failed" else ex.status
             message = " ".join(ex.message.split())
             lines.append(f"  {ex.label:<{width}}  {status:<13}  {message}".rstrip())
     if report.status != "invalid_notebook" and report.lab:

@@ -26,22 +26,27 @@ EXIT_CODES = {
     "invalid_notebook": 4,  # not a readable notebook
     "wrong_lab": 4,       # a notebook, but not a submission for this lab (or for any lab)
     "grader_error": 5,    # a bug in the grader; the report holds the traceback
-    "tampered": 6,        # the submission changed the checking machinery: see the report
 }
 
 #: The outcomes of one exercise.
-STATUSES = ("passed", "failed", "not attempted", "missing", "not run", "tampered")
+STATUSES = ("passed", "failed", "not attempted", "missing", "not run")
 
 MESSAGE_CHARS = 1_000                # longest message quoted in a report
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Terminal escapes (colours, OSC titles and links) and every other control character but the
+# newline and the tab: a message with 80 backspaces must not overwrite a FAILED line.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|"
+                   r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clip(text: str, limit: int = MESSAGE_CHARS) -> str:
-    """``text`` without terminal colours or lone surrogates, cut to ``limit`` characters.
+    """``text`` without terminal escapes, control characters or lone surrogates, cut to
+    ``limit`` characters.
 
     Examples
     --------
+    >>> clip("FAILED" + "\b" * 6 + "\x1b]0;t\x07\x1b[1mpassed")
+    'FAILEDpassed'
     >>> clip("x" * 20, 5)
     'xxxxx [... 15 more characters cut by the grader]'
     """
@@ -63,8 +68,7 @@ class ExerciseResult:
         The exercise's instruction, from the reference lab.
     status : str
         One of :data:`STATUSES`: ``"passed"``, ``"failed"``, ``"not attempted"``,
-        ``"missing"``, ``"not run"`` or ``"tampered"`` (the code changed the checking
-        machinery; it scores zero).
+        ``"missing"`` or ``"not run"``.
     message : str
         What the check said (the ``✓`` lines when it passed, its error when it failed), or
         why the exercise has its status.
@@ -88,15 +92,14 @@ class ExerciseResult:
 class Report:
     """Everything the grader found about one submission; see :func:`coursetools.grader.grade`.
 
-    ``status`` is ``"graded"`` when the run reached its end, else ``"tampered"``,
-    ``"timeout"``, ``"kernel_died"``, ``"invalid_notebook"``, ``"wrong_lab"`` or
+    ``status`` is ``"graded"`` when the run reached its end, else ``"timeout"``, ``"kernel_died"``, ``"invalid_notebook"``, ``"wrong_lab"`` or
     ``"grader_error"``; :attr:`exit_code` maps it (and the results) to the command's exit
     status. ``sandbox`` says how the kernel was confined (``"bubblewrap"`` or ``"none"``).
 
     Examples
     --------
-    >>> Report("s.ipynb", "tampered").exit_code
-    6
+    >>> Report("s.ipynb", "timeout").exit_code
+    3
     """
 
     submission: str

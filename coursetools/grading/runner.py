@@ -1,10 +1,13 @@
 """Running the graded notebook: the reference lab with the student's exercise cells in it.
 
 The run goes cell by cell in one kernel (sandboxed, see :mod:`coursetools.grading.sandbox`),
-with a time limit for the whole run. From the first exercise on, the grader's tamper probe
-(:mod:`coursetools.grading.integrity`) runs after every cell; a check counts as passed only
-when its cell raised nothing *and* the probe after it answered with the machinery unchanged.
-Probe cells are not kept in the graded notebook the instructor reads.
+with a time limit for the whole run. Before each check cell the grader binds recorders in
+place of the checks (:mod:`coursetools.grading.kernel_side`): they call the student's code on
+the inputs of the answer key (:mod:`coursetools.grading.answer_key`) and write what it
+returned, as plain data, to a file. The grader reads that file and judges it in its own
+process (:mod:`coursetools.grading.verdicts`); nothing in the kernel decides a verdict, so
+nothing the student's code does there can turn a wrong answer into a pass. The grader's own
+cells are not kept in the graded notebook; each check cell gets the verdict as its last output.
 
 When an exercise does not pass, the reference solution runs right after its checks (and the
 checks again, silently), so that later exercises and the claims are graded on their own.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import secrets
 import signal
 import time
 from pathlib import Path
@@ -29,26 +33,20 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from coursetools.grading import integrity
+from coursetools.grading import verdicts
+from coursetools.grading.answer_key import (arm_source, disarm_source, restore_source,
+                                            snapshot_source)
+from coursetools.grading.names import stored_names
 from coursetools.grading.labs import Exercise, Lab, first_line
-from coursetools.grading.matching import GUARD
 from coursetools.grading.results import ExerciseResult, Report, clip
 from coursetools.grading.sandbox import SandboxedKernelManager
 
-__all__ = ["run_graded", "Tampered", "code_cell", "KERNEL_LOG", "kernel_log"]
+__all__ = ["run_graded", "code_cell", "KERNEL_LOG", "kernel_log", "kernel_env"]
 
 KERNEL_LOG = ".kernel.log"
 # Environment variables a sandboxed kernel gets (nothing else of the grader's: no tokens).
 _KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
              "OPENBLAS_NUM_THREADS", "ATEN_CPU_CAPABILITY", "MKL_CBWR", "MPLBACKEND", "TZ")
-
-
-class Tampered(Exception):
-    """The probe found the checking machinery changed (or got no answer)."""
-
-    def __init__(self, label: str | None, where: str, what: list[str]):
-        super().__init__(f"{where}: {', '.join(what)}")
-        self.label, self.where, self.what = label, where, what
 
 
 class _GradingClient(NotebookClient):
@@ -109,7 +107,8 @@ def _printed(cell: nbformat.NotebookNode) -> str:
                    if out.get("output_type") == "stream" and out.get("name") == "stdout")
 
 
-def _kernel_env(repo_root: Path, sandboxed: bool) -> dict[str, str]:
+def kernel_env(repo_root: Path, sandboxed: bool) -> dict[str, str]:
+    """The environment of a kernel: in the sandbox, only a few variables of the grader's."""
     if sandboxed:
         env = {key: os.environ[key] for key in _KEPT_ENV if key in os.environ}
         env["PYTHONPATH"] = str(repo_root)
@@ -158,10 +157,11 @@ def kernel_log(workdir: Path, lines: int = 5) -> str:
 
 def run_graded(lab: Lab, student: dict[str, list[str]], report: Report, workdir: Path,
                timeout: float, max_output_chars: int, graded: nbformat.NotebookNode, *,
-               repo_root: Path, sandboxed: bool = True,
+               key: dict, repo_root: Path, sandboxed: bool = True,
                stated_timeout: float | None = None) -> None:
     """Run the graded notebook cell by cell (appending to ``graded``); fill in ``report``.
 
+    ``key`` is the lab's answer key (:func:`~coursetools.grading.answer_key.answer_key`).
     ``timeout`` is what is left of the limit; ``stated_timeout`` (default ``timeout``) is the
     limit as the instructor set it, which messages quote.
 
@@ -169,8 +169,6 @@ def run_graded(lab: Lab, student: dict[str, list[str]], report: Report, workdir:
     ------
     CellTimeoutError, DeadKernelError
         When the run stops early; ``report`` holds what ran.
-    Tampered
-        When the probe finds the machinery changed; the exercise concerned is marked.
     """
     limit = stated_timeout if stated_timeout is not None else timeout
     km = SandboxedKernelManager(workdir, repo_root, kernel_name="python3") if sandboxed \
@@ -184,9 +182,11 @@ def run_graded(lab: Lab, student: dict[str, list[str]], report: Report, workdir:
     results = {ex.label: ExerciseResult(ex.label, ex.instruction) for ex in lab.exercises}
     report.exercises = list(results.values())
     solution_of = {ex.solution: ex for ex in lab.exercises}
+    by_label = {ex.label: ex for ex in lab.exercises}
     last_check = {(ex.checks[-1] if ex.checks else ex.solution): ex for ex in lab.exercises}
-    baseline: integrity.Fingerprint | None = None
-    last_student: str | None = None  # the exercise whose student code ran last
+    # The records files are named by a random token, fresh for each run (not that guessing
+    # one would help: a forged record is judged like any other answer).
+    token = secrets.token_hex(8)
 
     def run(cell: nbformat.NotebookNode, where: str,
             label: str | None = None) -> nbformat.NotebookNode:
@@ -213,28 +213,37 @@ def run_graded(lab: Lab, student: dict[str, list[str]], report: Report, workdir:
                 from None
         return cell
 
-    def probe(mode: str, where: str, keep: set[str] = frozenset()) -> dict[str, Any]:
-        """Ask the kernel for its fingerprint; raise Tampered if it changed."""
-        nonlocal baseline
-        nonce = integrity.new_nonce()
-        source = integrity.probe_source(nonce, baseline.modules if baseline else None, mode,
-                                        sorted(keep))
-        cell = run(code_cell(source, "probe"), f"the grader's probe after {where}")
+    def hidden(source: str, where: str) -> nbformat.NotebookNode:
+        """Run one of the grader's own cells, which the graded notebook does not keep."""
+        cell = run(code_cell(source, "grader"), where)
         index = len(graded.cells) - 1
-        graded.cells.pop()  # not shown in the graded notebook
+        graded.cells.pop()
         client.kept.pop(index, None)
         client.truncated.discard(index)
-        answer = integrity.parse_answer(_printed(cell), nonce)
-        if baseline is None:
-            if answer is None:
-                raise Tampered(None, f"before {where}", ["the probe gave no answer"])
-            baseline = integrity.Fingerprint(answer["modules"], answer["groups"])
-            return answer
-        changed = integrity.compare(baseline, answer)
-        if changed:
-            raise Tampered(last_student, where, changed)
-        assert answer is not None
-        return answer
+        return cell
+
+    def records_path(what: str) -> Path:
+        return workdir / f".answers-{token}-{what}.jsonl"
+
+    def check(index: int, ex: Exercise, role: str) -> tuple[str, str]:
+        """Run check cell ``index`` with the recorders bound; judge its answers here."""
+        path = records_path(f"check{index}-{len(graded.cells)}")
+        calls = key["checks"].get(str(index), [])
+        hidden(arm_source("answer", calls, path), f"the checks of {ex.label}")
+        cell = run(code_cell(lab.nb.cells[index].source, role, ex.label),
+                   f"the checks of {ex.label}")
+        hidden(disarm_source(), f"the checks of {ex.label}")
+        status, message = verdicts.judge(calls, verdicts.read_records(path))
+        error = _error(cell)
+        if error and status == "passed":
+            # the check cell itself raised (an assertion of its own, a name the student's
+            # code should have defined): a failure, whatever the recorded answers
+            status, message = "failed", f"the check could not run: {error[0]}: {error[1]}"
+        elif error and "got no answer" in message:
+            message += f" (the check cell raised {error[0]}: {error[1]})"
+        cell.outputs.append(nbformat.v4.new_output(
+            "stream", name="stdout", text=f"[grader, outside the kernel] {status}: {message}\n"))
+        return status, verdicts.plain(message, 1000)
 
     def replace(ex: Exercise) -> None:
         """Run the reference solution and its checks so later cells can run."""
@@ -242,17 +251,11 @@ def run_graded(lab: Lab, student: dict[str, list[str]], report: Report, workdir:
         run(code_cell(lab.nb.cells[ex.solution].source, "reference solution", ex.label),
             f"the reference solution of {ex.label}")
         for index in ex.checks:
-            run(code_cell(GUARD, "guard", ex.label), f"the checks of {ex.label}")
-            run(code_cell(lab.nb.cells[index].source, "reference check (re-run)", ex.label),
-                f"the checks of {ex.label}")
-        if baseline is not None:
-            probe("check", f"the reference solution of {ex.label}")
+            check(index, ex, "reference check (re-run)")
 
     def student_code(ex: Exercise, sources: list[str]) -> None:
-        nonlocal last_student
         result = results[ex.label]
-        saved = probe("save", f"the cell before {ex.label}")["names"]
-        last_student = ex.label
+        hidden(snapshot_source(), f"the cell before {ex.label}")
         for source in sources:
             cell = run(code_cell(source, "student exercise", ex.label),
                        f"your code for {ex.label}", ex.label)
@@ -264,96 +267,70 @@ def run_graded(lab: Lab, student: dict[str, list[str]], report: Report, workdir:
                 else:
                     result.status = "failed"
                     result.message = clip(f"your code raised {error[0]}: {error[1]}")
-        # The lab's names come back (the exercise's own excepted) from the snapshot taken
-        # before the exercise, and the grader checks they are the very objects it recorded.
-        keep = integrity.stored_names(lab.nb.cells[ex.solution].source)
-        answer = probe("restore", f"your code for {ex.label}", keep)
-        wrong = sorted(name for name, ident in answer.get("names", {}).items()
-                       if name in saved and saved[name] != ident)
-        if wrong or set(answer.get("names", {})) != set(saved) - keep:
-            raise Tampered(ex.label, f"your code for {ex.label}",
-                           [f"the lab's names {', '.join(wrong) or '(some)'} could not be "
-                            "restored"])
-        if answer.get("restored"):
+        # The lab's names come back (the exercise's own excepted), so that a name rebound by
+        # accident does not break the rest of the lab. A courtesy only: no verdict needs it.
+        path = records_path(f"restore{ex.solution}")
+        hidden(restore_source(stored_names(lab.nb.cells[ex.solution].source), path),
+               f"your code for {ex.label}")
+        restored = verdicts.read_records(path).get(-1, {}).get("restored")
+        if isinstance(restored, list) and restored:
             report.notes.append(
                 f"{ex.label}: your code rebound names the lab defines "
-                f"({', '.join(answer['restored'][:10])}); they were restored for the checks "
-                "and the rest of the lab")
+                f"({verdicts.plain(', '.join(map(str, restored[:10])), 300)}); they were "
+                "restored for the checks and the rest of the lab")
 
     current: str | None = None  # the exercise whose checks are running
     # The kernel process's own output (start-up warnings, a crash's last words) goes to a log
     # in the temporary folder rather than to the instructor's terminal; see kernel_log.
     with open(workdir / KERNEL_LOG, "wb") as log, \
-            client.setup_kernel(env=_kernel_env(repo_root, sandboxed), cwd=str(workdir),
+            client.setup_kernel(env=kernel_env(repo_root, sandboxed), cwd=str(workdir),
                                 stdout=log, stderr=log, cleanup_kc=True):
         # (cleanup_kc: nbclient shuts down only kernels whose manager it made itself)
         deadline = time.monotonic() + timeout
-        try:
-            for index, ref_cell in enumerate(lab.nb.cells):
-                if ref_cell.cell_type != "code":
-                    graded.cells.append(copy.deepcopy(ref_cell))
-                    continue
-                tags = ref_cell.get("metadata", {}).get("tags", [])
-                if index in solution_of:
-                    ex = solution_of[index]
-                    result = results[ex.label]
-                    current = ex.label
-                    sources = student.get(ex.label, [])
-                    if not sources:
-                        result.status, result.message = "missing", (
-                            f"no code cell starts with the header line "
-                            f"{clip(ex.header, 80)!r}; the exercise cell was deleted or its "
-                            "first line changed")
-                    else:
-                        student_code(ex, sources)
-                elif "check" in tags and current is not None:
-                    result = results[current]
-                    if result.status == "not run":  # the student's code ran: check it
-                        run(code_cell(GUARD, "guard", current), f"the checks of {current}")
-                        cell = run(code_cell(ref_cell.source, "reference check", current),
-                                   f"the checks of {current}")
-                        error = _error(cell)
-                        if baseline is not None:
-                            probe("check", f"the checks of {current}")
-                        if error:
-                            result.status = "failed"
-                            result.message = clip(
-                                error[1] if error[0] == "CheckFailed" else
-                                f"the check could not run: {error[0]}: {error[1]}")
-                        else:
-                            result.message = clip(" ".join(
-                                line.strip() for line in _printed(cell).splitlines()
-                                if line.strip().startswith("✓")) or "the checks passed")
+        for index, ref_cell in enumerate(lab.nb.cells):
+            if ref_cell.cell_type != "code":
+                graded.cells.append(copy.deepcopy(ref_cell))
+                continue
+            tags = ref_cell.get("metadata", {}).get("tags", [])
+            if index in solution_of:
+                ex = solution_of[index]
+                result = results[ex.label]
+                current = ex.label
+                sources = student.get(ex.label, [])
+                if not sources:
+                    result.status, result.message = "missing", (
+                        f"no code cell starts with the header line "
+                        f"{clip(ex.header, 80)!r}; the exercise cell was deleted or its "
+                        "first line changed")
                 else:
-                    role = "claims" if "claims" in tags else "lab"
-                    where = "the claims cell" if role == "claims" else f"cell {index} of the lab"
-                    cell = run(code_cell(ref_cell.source, role), where)
-                    error = _error(cell)
-                    if baseline is not None:
-                        probe("check", where)
-                    if role == "claims":
-                        report.claims = "failed" if error else "passed"
-                        report.claims_message = clip(f"{error[0]}: {error[1]}" if error
-                                                     else _printed(cell))
-                    elif error:
-                        report.lab_errors.append(clip(
-                            f"lab cell {index} ({first_line(ref_cell.source)[:60]}) raised "
-                            f"{error[0]}: {error[1]}", 400))
-                if index in last_check:
-                    ex = last_check[index]
-                    result = results[ex.label]
-                    if result.status == "not run":
-                        result.status = "passed"
-                    if result.status != "passed":
-                        replace(ex)
-                    current = None
-        except Tampered as err:
-            label = err.label or current
-            if label is not None:
-                results[label].status = "tampered"
-                results[label].replaced = False
-                results[label].message = clip(
-                    f"this code changed the grader's checking machinery ({', '.join(err.what)}, "
-                    f"found after {err.where}); it scores zero, and the run stopped")
-            report.claims = "not run"
-            raise
+                    student_code(ex, sources)
+            elif "check" in tags and current is not None:
+                result = results[current]
+                if result.status == "not run":  # the student's code ran: check it
+                    status, message = check(index, by_label[current], "reference check")
+                    if status != "passed":
+                        result.status, result.message = status, message
+                    else:
+                        result.message = " ".join(filter(None, [result.message, message]))
+            else:
+                role = "claims" if "claims" in tags else "lab"
+                where = "the claims cell" if role == "claims" else f"cell {index} of the lab"
+                cell = run(code_cell(ref_cell.source, role), where)
+                error = _error(cell)
+                if role == "claims":
+                    report.claims = "failed" if error else "passed"
+                    report.claims_message = clip(f"{error[0]}: {error[1]}" if error
+                                                 else _printed(cell))
+                elif error:
+                    report.lab_errors.append(clip(
+                        f"lab cell {index} ({first_line(ref_cell.source)[:60]}) raised "
+                        f"{error[0]}: {error[1]}", 400))
+            if index in last_check:
+                ex = last_check[index]
+                result = results[ex.label]
+                if result.status == "not run":
+                    result.status = "passed"
+                    result.message = result.message or "the checks passed"
+                if result.status != "passed":
+                    replace(ex)
+                current = None

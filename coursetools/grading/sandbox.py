@@ -46,6 +46,17 @@ _ETC = ["fonts", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "l
         "passwd", "group", "nsswitch.conf", "hosts", "mime.types", "matplotlibrc"]
 # Top-level folders that may be symlinks into /usr (merged /usr) or real folders.
 _SYSTEM = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"]
+#: Limits set on the kernel process (and inherited by everything it starts): processes of the
+#: sandbox's user, open files, and the size of any one file it writes. (Linux does not apply
+#: the process limit to root: grade as an ordinary user to have it.)
+LIMITS = {"RLIMIT_NPROC": 256, "RLIMIT_NOFILE": 1024, "RLIMIT_FSIZE": 512 * 2**20}
+# Sets LIMITS, then becomes the kernel (argv[1:]): run inside the sandbox, before any student code.
+_LIMITER = ("import os, resource, sys\n"
+            "for name, value in %r.items():\n"
+            "    resource.setrlimit(getattr(resource, name), (value, value))\n"
+            "os.execv(sys.argv[1], sys.argv[1:])")
+#: Size of the sandbox's private /tmp (RAM-backed): enough for caches, not for a memory bomb.
+TMP_BYTES = 512 * 2**20
 # Unprivileged uid/gid inside the sandbox, when user namespaces are available.
 _NOBODY = "65534"
 
@@ -54,17 +65,30 @@ def _bwrap() -> str | None:
     return shutil.which("bwrap")
 
 
-def _environment_paths() -> list[Path]:
-    """The Python installation and the environment the kernel imports from (real paths)."""
-    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-             Path(sys.executable).resolve().parent.parent}
+def _environment_binds() -> list[tuple[Path, Path]]:
+    """(real path, path as the kernel names it) for the Python installation and environment.
+
+    A virtual environment reached through a symbolic link (``.venv -> /elsewhere/.venv``) is
+    mounted at both paths: the kernel is started as ``.venv/bin/python``, unresolved. Package
+    folders that ``.pth`` files add to ``sys.path`` (another environment's site-packages) are
+    mounted too, since the kernel imports from them.
+    """
+    named = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).parent.parent}
+    named.update(Path(p) for p in sys.path
+                 if p.endswith(("site-packages", "dist-packages")) and Path(p).is_dir())
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         value = sysconfig.get_paths().get(key)
         if value:
-            paths.add(Path(value).resolve())
-    # keep the outermost of nested paths (binding a parent covers its children)
-    kept = sorted(paths, key=lambda p: len(p.parts))
-    return [p for i, p in enumerate(kept) if not any(q in p.parents for q in kept[:i])]
+            named.add(Path(value))
+    pairs = {}
+    for path in named:
+        absolute = Path(os.path.abspath(path))
+        pairs[absolute.resolve()] = absolute.resolve()
+        pairs[absolute] = absolute.resolve()
+    # keep the outermost of nested destinations (binding a parent covers its children)
+    kept = sorted(pairs, key=lambda p: len(p.parts))
+    return [(pairs[p], p) for i, p in enumerate(kept)
+            if not any(q in p.parents for q in kept[:i])]
 
 
 def bwrap_argv(workdir: Path, repo_root: Path, *, user_namespace: bool = True,
@@ -110,11 +134,13 @@ def bwrap_argv(workdir: Path, repo_root: Path, *, user_namespace: bool = True,
             argv += ["--ro-bind", str(path), str(path)]
     for name in _ETC:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    for path in _environment_paths():
-        if not str(path).startswith("/usr/"):
-            argv += ["--ro-bind", str(path), str(path)]
-    # /tmp first: the working folder may lie under /tmp and is bound over the fresh tmpfs
-    argv += ["--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc",
+    # /tmp first: the course (and its environment) may lie under /tmp, and a tmpfs mounted
+    # after them would hide them; it is capped so that a submission cannot fill the memory
+    argv += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    for real, named in _environment_binds():
+        if not str(named).startswith("/usr/"):
+            argv += ["--ro-bind", str(real), str(named)]
+    argv += ["--dev", "/dev", "--proc", "/proc",
              "--ro-bind", str(repo_root / "utils"), str(repo_root / "utils"),
              "--bind", str(workdir), str(workdir),
              "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
@@ -199,5 +225,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._sandbox_argv = bwrap_argv(workdir, Path(repo_root), user_namespace=userns)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        """The kernel's command, prefixed with the ``bwrap`` command line."""
-        return self._sandbox_argv + super().format_kernel_cmd(extra_arguments)
+        """The kernel's command, prefixed with the ``bwrap`` command line and the limits."""
+        kernel = super().format_kernel_cmd(extra_arguments)
+        return self._sandbox_argv + [sys.executable, "-c", _LIMITER % LIMITS] + kernel

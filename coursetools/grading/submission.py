@@ -115,12 +115,15 @@ def load_submission(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES)
     size = path.stat().st_size
     if size > max_bytes:
         raise NotANotebook(
-            f"the file is {size / 2**20:.0f} MiB, above the grader's limit of "
-            f"{max_bytes / 2**20:.0f} MiB; clear its outputs (Edit > Clear All Outputs) and "
+            f"the file is {size:,} bytes, above the grader's limit of {max_bytes:,} bytes "
+            f"({max_bytes / 2**20:g} MiB); clear its outputs (Edit > Clear All Outputs) and "
             "submit again")
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as handle:
         raw = handle.read(max_bytes + 1)
+    if not raw.strip():
+        raise NotANotebook("the file is empty (or only blank space), so it is not a notebook; "
+                           "was it saved before it was submitted?")
     try:
         text = raw.decode("utf-8-sig")
         data = json.loads(text)
