@@ -18,6 +18,7 @@ is empty, nothing changes: no button, and :func:`refresh_colab_cell` removes the
 Command line (``make colab``)::
 
     python -m coursetools.colab address                 # the configured address, or nothing
+    python -m coursetools.colab branch                  # its branch (default main)
     python -m coursetools.colab refresh labs/*.ipynb    # insert or update the cell (idempotent)
 
 Example
@@ -205,12 +206,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("address", help="print the configured repository address (may be empty)")
+    commands.add_parser("branch", help="print the configured branch")
     refresh = commands.add_parser("refresh", help="insert, update or remove the install cell")
     refresh.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args(argv)
     address, branch = repository()
-    if args.command == "address":
-        print(address)
+    if args.command in ("address", "branch"):
+        print(address if args.command == "address" else branch)
         return 0
     for path in args.notebooks:
         nb = nbformat.read(path, as_version=4)
