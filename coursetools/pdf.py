@@ -141,7 +141,8 @@ def _contents_page(entries: list[tuple[int, str, int]]) -> str:
 def print_book(html_dir: str | Path, out: str | Path, root: str | Path = REPO_ROOT,
                chromium: str | None = None, version: str | None = None,
                docs: Sequence[str] | None = None) -> dict:
-    """Print the built HTML book into one PDF at ``out``; return :func:`pdf_summary` of it.
+    """Print the built HTML book into one PDF at ``out``; return :func:`pdf_summary` of it,
+    with ``math``: for each printed page, the number of formulas MathJax typeset.
 
     Parameters
     ----------
@@ -227,7 +228,7 @@ def print_book(html_dir: str | Path, out: str | Path, root: str | Path = REPO_RO
                  [(index, title, data) for index, _, title, data in printed], version)
     summary = pdf_summary(out)
     summary["math"] = {doc: math for doc, math in zip([d for _, d, _, _ in printed], maths)}
-    return pdf_summary(out)
+    return summary
 
 
 def assemble_pdf(out: str | Path, title_pdf: bytes, contents_pdf: bytes,
@@ -244,17 +245,17 @@ def assemble_pdf(out: str | Path, title_pdf: bytes, contents_pdf: bytes,
         raise TypeError(f"version must be a str, got {type(version).__name__}")
     writer = PdfWriter()
     writer.append(PdfReader(io.BytesIO(title_pdf)))
-    writer.add_outline_item(f"{COURSE_NAME} (version {version})", page_number=0)
+    writer.add_outline_item(title=f"{COURSE_NAME} (version {version})", page_number=0)
     contents_at = len(writer.pages)
     writer.append(PdfReader(io.BytesIO(contents_pdf)))
-    writer.add_outline_item("Contents", page_number=contents_at)
+    writer.add_outline_item(title="Contents", page_number=contents_at)
     parents: dict[int, object] = {}
     for index, title, data in printed:
         start = len(writer.pages)
         writer.append(PdfReader(io.BytesIO(data)))
         if index not in parents:
-            parents[index] = writer.add_outline_item(parts[index][0], page_number=start)
-        writer.add_outline_item(title, page_number=start, parent=parents[index])
+            parents[index] = writer.add_outline_item(title=parts[index][0], page_number=start)
+        writer.add_outline_item(title=title, page_number=start, parent=parents[index])
     writer.add_metadata({"/Title": f"{COURSE_NAME}, version {version}",
                          "/Author": "The Science of Deep Learning course authors",
                          "/Subject": LICENSES})
