@@ -49,7 +49,8 @@ def test_pip_install_gives_a_working_toolkit_outside_the_repository(tmp_path):
         shutil.copy2(ROOT / name, source / name)
     shutil.copytree(ROOT / "utils", source / "utils", ignore=shutil.ignore_patterns("__pycache__"))
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # Without pip of its own (ensurepip costs seconds): the course's pip installs into it.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              capture_output=True, text=True, check=True).stdout.strip()
@@ -61,9 +62,9 @@ def test_pip_install_gives_a_working_toolkit_outside_the_repository(tmp_path):
                            str(source)], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     wheel, = (tmp_path / "dist").glob("science_of_deep_learning-*.whl")
-    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps",
-                           "--no-index", str(wheel)], capture_output=True, text=True, env=env,
-                          cwd=tmp_path)
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
+                           "--quiet", "--no-deps", "--no-index", str(wheel)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     check = ("import utils, importlib.metadata as m; from utils.reproducibility import seed_everything;"
              "from utils.checks import check_scalar; seed_everything(0); check_scalar(1.0, 1.0);"
