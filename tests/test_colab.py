@@ -146,3 +146,13 @@ def test_no_address_no_colab_link(book):
     assert book.returncode == 0, book.log[-3000:]
     for lab in LABS:
         assert "colab.research.google.com" not in (book.html / "labs" / f"{lab.stem}.html").read_text()
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
+def test_each_labs_install_cell_matches_the_configured_address(lab):
+    # Set the address and forget `make colab`, or change it: this fails and says what to run.
+    nb = nbformat.read(lab, as_version=4)
+    address, branch = colab.repository()
+    assert not colab.refresh_colab_cell(nb, address, branch), (
+        f"{lab.name}: its Colab cell does not match repository.url {address!r} in _config.yml; "
+        "run `make colab` and commit the labs")
