@@ -34,9 +34,10 @@ def test_colab_url_form_and_bad_addresses():
         colab.colab_url(ADDRESS, "main", "labs/x.md")
 
 
-def test_the_course_has_no_address_by_default():
-    # The book is built as before until the authors set repository.url (CONTRIBUTING.md).
-    assert colab.repository() == ("", "main")
+def test_the_configured_address_is_empty_or_a_github_repository():
+    # Empty (the default) builds the book as before; CONTRIBUTING.md says where to set it.
+    address, branch = colab.repository()
+    assert address == "" or colab.colab_url(address, branch, "labs/x.ipynb")
 
 
 @pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
@@ -142,10 +143,16 @@ def test_every_lab_page_gets_a_colab_link_when_the_address_is_set(tmp_path):
     print(f"mini book built in {time.perf_counter() - started:.1f} s")
 
 
-def test_no_address_no_colab_link(book):
+def test_the_books_colab_links_follow_the_configured_address(book):
+    # No address: no link anywhere. An address: every lab page links its notebook in Colab.
     assert book.returncode == 0, book.log[-3000:]
+    address, branch = colab.repository()
     for lab in LABS:
-        assert "colab.research.google.com" not in (book.html / "labs" / f"{lab.stem}.html").read_text()
+        page = (book.html / "labs" / f"{lab.stem}.html").read_text()
+        if address:
+            assert f'href="{colab.colab_url(address, branch, f"labs/{lab.name}")}"' in page
+        else:
+            assert "colab.research.google.com" not in page
 
 
 @pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
