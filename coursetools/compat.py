@@ -82,14 +82,18 @@ def _pip(python: Path, *args: str) -> None:
                     "--disable-pip-version-check", *args], check=True)
 
 
-def make_env(kind: str, where: str | Path, root: str | Path = REPO_ROOT) -> tuple[Path, float]:
+def make_env(kind: str, where: str | Path, root: str | Path = REPO_ROOT,
+             reuse: bool = False) -> tuple[Path, float]:
     """Create a fresh environment of ``kind`` (``"newest"`` or ``"lowest"``) in ``where``.
 
-    Returns its Python and the seconds the installation took.
+    Returns its Python (an absolute path) and the seconds the installation took. With
+    ``reuse``, an environment already there is kept (0 s): for re-running the labs only.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    where = Path(where)
+    where = Path(where).resolve()
+    if reuse and (where / "bin" / "python").exists():
+        return where / "bin" / "python", 0.0
     shutil.rmtree(where, ignore_errors=True)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
@@ -140,6 +144,7 @@ for lab in sys.argv[1:]:
                     "error": None if run["ok"] else f"{run['ename']} in cell {run['cell_index']} "
                              f"({run['cell_tag']}): {str(run['message'])[:300]}"})
     print(json.dumps(results[-1]), flush=True)
+    print(json.dumps(results[-1]), file=sys.stderr, flush=True)  # progress, as it happens
 """
 
 
@@ -157,11 +162,11 @@ def run_labs(python: Path, labs: Sequence[str | Path], root: str | Path = REPO_R
     env["JUPYTER_PATH"] = str(Path(python).parents[1] / "share" / "jupyter")
     labs = [str(Path(lab).resolve()) for lab in labs]
     done = subprocess.run([str(python), "-c", _RUNNER, *labs], cwd=runner, env=env,
-                          capture_output=True, text=True)
+                          stdout=subprocess.PIPE, stderr=None, text=True)
     results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 and len(results) < len(labs):
         results.append({"lab": "(runner)", "ok": False, "seconds": 0.0,
-                        "error": done.stderr.strip()[-500:]})
+                        "error": f"the runner stopped with status {done.returncode} (see above)"})
     return results
 
 
@@ -213,14 +218,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--labs", nargs="+", required=True)
     parser.add_argument("--page", type=Path, help="write the instructors' page here")
     parser.add_argument("--where", type=Path, default=REPO_ROOT / "_build" / "compat")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep an environment installed by an earlier run (labs only)")
     args = parser.parse_args(argv)
+    args.where = args.where.resolve()
     results = {}
     record = args.where / "results.json"
     if record.exists():  # keep the other kind's last result when only one is re-run
         results = {k: v for k, v in json.loads(record.read_text()).items() if k in KINDS}
     for kind in args.kinds:
         print(f"compat {kind}: installing ...", flush=True)
-        python, install_s = make_env(kind, args.where / kind)
+        python, install_s = make_env(kind, args.where / kind, reuse=args.reuse)
         smoke = subprocess.run([str(python), "-c", _SMOKE], cwd=args.where, capture_output=True,
                                text=True, env={k: v for k, v in os.environ.items()
                                                if k != "PYTHONPATH"})
