@@ -174,10 +174,11 @@ release: $(STAMP)
 # make compat: fresh environments under _build/compat/ (not the course's pins): the newest
 # versions pip can install here, and the lower bounds declared in pyproject.toml; every lab
 # runs in each and its claims must hold. Slow (two installs, every lab twice); writes
-# instructors/compat.md. COMPAT="newest" or COMPAT="lowest" runs one.
+# instructors/compat.md. COMPAT="newest" or COMPAT="lowest" runs one; COMPAT_OPTS=--reuse
+# re-runs the labs in environments an earlier run installed.
 COMPAT ?= newest lowest
 compat: $(STAMP)
-	$(PY) -m coursetools.compat $(COMPAT) --labs $(LABS) --page instructors/compat.md
+	$(PY) -m coursetools.compat $(COMPAT) $(COMPAT_OPTS) --labs $(LABS) --page instructors/compat.md
 
 # make colab: the Colab install cell after each lab's title, for the address in _config.yml
 # (repository.url); with no address it removes the cell. Re-run after changing the address.
