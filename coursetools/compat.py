@@ -6,8 +6,9 @@
 - ``newest``: ``pip install .`` unpinned, so pip takes the newest release of every dependency
   that it can install on this machine (see :data:`NEWEST_NOTE` for what that means here);
 - ``lowest``: every direct dependency pinned to the lower bound ``pyproject.toml`` declares
-  (``numpy>=1.26`` becomes ``numpy==1.26.*``), the rest resolved by pip: the analogue of
-  uv's ``--resolution lowest-direct``.
+  (``numpy>=1.26`` becomes ``numpy==1.26.*``, which pip resolves to the series' last patch,
+  1.26.4), the rest resolved by pip: uv's ``--resolution lowest-direct``, at the level of
+  release series.
 
 In each, the toolkit is imported from outside the repository (so the installed package is
 what is tested, in the labs' kernels too), then every lab runs top to bottom in a fresh kernel of that environment
@@ -64,9 +65,10 @@ def declared_dependencies(root: str | Path = REPO_ROOT) -> list[str]:
 def lowest_pins(requirements: Sequence[str]) -> list[str]:
     """Each requirement pinned to its declared lower bound (``>=X`` becomes ``==X.*``).
 
-    ``==X.*`` rather than ``==X``: a bound such as ``1.26`` names a release series whose
-    first file may not exist for this Python; the series' first installable release is the
-    bound in practice. Requirements without a lower bound are left as they are.
+    ``==X.*`` rather than ``==X``: a bound such as ``1.26`` names a release series, and pip
+    takes that series' last patch release (``numpy==1.26.*`` installs 1.26.4), whose wheels
+    exist for every Python the course supports; the bugfix releases of the oldest declared
+    series are what is tested. Requirements without a lower bound are left as they are.
     """
     pins = []
     for requirement in requirements:
