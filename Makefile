@@ -12,6 +12,10 @@
 #   make seeds     run every lab with 3 fresh random seeds (SEEDS="1 2 3" to repeat a run)
 #   make calibrate every lab's claims over 20 fresh random seeds -> instructors/claims.md
 #   make portability  every lab under five CPU-kernel configurations: numbers that would move
+#   make pdf       the whole book as one PDF (Chromium prints the HTML book) -> _build/pdf/
+#   make release   clean tree and passing tests, then book, handouts, PDF, source -> _build/release/
+#   make compat    every lab's claims in fresh environments: newest and lowest declared versions
+#   make colab     write (or refresh) the Colab install cell in every lab (needs repository.url)
 #   make lock      regenerate constraints.txt from requirements.txt
 #   make clean     remove _build (keeps .venv)
 
@@ -33,10 +37,11 @@ export PYTHONPATH := $(CURDIR)
 export OMP_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help check-python setup browser book test portability lab execute bench student grade seeds calibrate lock clean
+.PHONY: help check-python setup browser book test portability lab execute bench student grade seeds calibrate \
+        lock clean pdf release compat colab
 
 help:
-	@sed -n '2,17p' Makefile | sed 's/^# //'
+	@sed -n '2,21p' Makefile | sed 's/^# //'
 
 # Refuse an interpreter the pins were not resolved for, with a message that says what to do.
 check-python:
@@ -77,18 +82,19 @@ book: $(STAMP)
 # a fifth of it idle (the first pass took 319 s instead of 411 s). At most 8 workers.
 CORES := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 XDIST ?= -n $(shell echo $$(( $(CORES) < 8 ? $(CORES) + 1 : 8 ))) --dist loadfile
-# The second pass only computes: one worker per core, the slowest labs first, in this order
-# (xdist would otherwise order files by their number of cells), so no core idles at the end.
-# Slowest on generic kernels, measured on 2 cores: Lab 1 60 s, Lab 6 55 s, Lab 3 51 s, Lab 4
-# 34 s; the others take 7-23 s.
+# The second pass only computes: one worker per core, the slowest labs first (xdist would
+# otherwise order files by their number of cells), so no core idles at the end. The order is
+# read from the wall times in instructors/bench.md (written by `make bench`), slowest first;
+# a lab the table does not list yet (a new one) runs first, as if it were the slowest.
 XDIST_CPU ?= -n $(shell echo $$(( $(CORES) < 8 ? $(CORES) : 8 ))) --dist loadfile --no-loadscope-reorder
-SLOWEST_LABS := $(addprefix labs/,01_double_descent.ipynb 06_grokking.ipynb 03_lottery_tickets.ipynb \
-                04_gradient_starvation.ipynb)
+SLOWEST_LABS := $(addprefix labs/,$(addsuffix .ipynb,$(shell awk -F'|' \
+  '$$2 ~ /^ *[0-9][0-9]_/ { gsub(/ /, "", $$2); gsub(/ /, "", $$3); print $$3, $$2 }' \
+  instructors/bench.md | sort -rn | cut -d' ' -f2)))
 ANOTHER_CPU := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE
 test: $(STAMP) browser sandbox
 	$(PY) -m pytest $(XDIST)
-	$(ANOTHER_CPU) $(PY) -m pytest $(XDIST_CPU) $(filter $(LABS),$(SLOWEST_LABS)) \
-	  $(filter-out $(SLOWEST_LABS),$(LABS)) tests/test_chapter_figures.py
+	$(ANOTHER_CPU) $(PY) -m pytest $(XDIST_CPU) $(filter-out $(SLOWEST_LABS),$(LABS)) \
+	  $(filter $(LABS),$(SLOWEST_LABS)) tests/test_chapter_figures.py
 
 # make portability: every lab under five kernel configurations; lists the printed numbers that
 # would leave the tolerance on another CPU (slow: each lab runs five times; not part of make test).
@@ -158,6 +164,38 @@ CALIBRATE ?= $(LABS)
 N ?= 20
 calibrate: $(STAMP)
 	$(PY) -m coursetools.calibrate $(CALIBRATE) --n $(N)
+
+# make pdf: the book built afresh, then printed page by page by Chromium (the browser test's,
+# see `make browser`) into one PDF with a title page carrying the version and a bookmark per
+# part, chapter and lab (coursetools/pdf.py).
+VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' utils/__init__.py)
+pdf: $(STAMP) browser book
+	$(PY) -m coursetools.pdf _build/html _build/pdf/science-of-deep-learning-$(VERSION).pdf
+
+# make release: refuses a dirty tree or versions that disagree (utils/__init__.py, CITATION.cff,
+# CHANGELOG.md), runs the whole test suite, then builds everything from scratch and writes
+# _build/release/science-of-deep-learning-<version>/ (book HTML, handouts, PDF, source, sums).
+release: $(STAMP)
+	$(PY) -m coursetools.release check
+	$(MAKE) --no-print-directory test
+	$(PY) -m coursetools.release check
+	rm -rf _build/html _build/student _build/pdf
+	$(MAKE) --no-print-directory student pdf
+	$(PY) -m coursetools.release pack _build/release
+
+# make compat: fresh environments under _build/compat/ (not the course's pins): the newest
+# versions pip can install here, and the lower bounds declared in pyproject.toml; every lab
+# runs in each and its claims must hold. Slow (two installs, every lab twice); writes
+# instructors/compat.md. COMPAT="newest" or COMPAT="lowest" runs one; COMPAT_OPTS=--reuse
+# re-runs the labs in environments an earlier run installed.
+COMPAT ?= newest lowest
+compat: $(STAMP)
+	$(PY) -m coursetools.compat $(COMPAT) $(COMPAT_OPTS) --labs $(LABS) --page instructors/compat.md
+
+# make colab: the Colab install cell after each lab's title, for the address in _config.yml
+# (repository.url); with no address it removes the cell. Re-run after changing the address.
+colab: $(STAMP)
+	$(PY) -m coursetools.colab refresh $(LABS)
 
 lock: $(STAMP)
 	@{ echo "# Full lock of the course environment (Python 3.11), generated by \`make lock\` from requirements.txt."; \

@@ -41,6 +41,7 @@ from pathlib import Path
 import nbformat
 
 from coursetools.notebooks import REPO_ROOT, read_notebook, write_student_versions
+from coursetools.release import version_note
 
 __all__ = ["ALL_LABS_NAME", "STUDENT_README", "handout_files",
            "pack_handouts", "publish_handouts", "main", "setup"]
@@ -162,7 +163,7 @@ def _write_zip(target: Path, folder: str, notebooks: dict[str, str], what: str,
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
-        add("README.md", STUDENT_README.format(what=what))
+        add("README.md", STUDENT_README.format(what=what) + "\n" + version_note())
         for name, text in notebooks.items():
             add(name, text)
         for name, path in files.items():

@@ -1,4 +1,6 @@
-"""Every lab keeps the parts of the lab contract (COURSE.md) that a reader of the book sees."""
+"""Every lab, and the template lab, keeps the parts of the lab contract (CONTRIBUTING.md) that
+a reader of the book sees. The template (templates/) is held to the same rules, so a lab
+started from it starts compliant."""
 import json
 import re
 from pathlib import Path
@@ -6,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LABS = sorted((ROOT / "labs").glob("*.ipynb"))
+LABS = sorted((ROOT / "labs").glob("*.ipynb")) + sorted((ROOT / "templates").glob("*.ipynb"))
 
 
 def cells(lab: Path) -> list[dict]:
@@ -17,10 +19,17 @@ def tags(cell: dict) -> list[str]:
     return cell.get("metadata", {}).get("tags", [])
 
 
+def lab_code(lab: Path) -> list[dict]:
+    """The lab's code cells, without the Colab install cell (coursetools.colab), which is not
+    part of the experiment."""
+    return [cell for cell in cells(lab) if cell["cell_type"] == "code" and "colab" not in tags(cell)]
+
+
 @pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
 def test_title_and_front_matter(lab):
     first = "".join(cells(lab)[0]["source"]).strip()
-    number = int(lab.stem.split("_")[0])
+    prefix = lab.stem.split("_")[0]
+    number = int(prefix) if prefix.isdigit() else prefix  # the template's is "NN"
     assert first.startswith(f"# Lab {number} · "), f"{lab.name}: the first cell must be '# Lab {number} · <title>'"
     for part in ("Learning objectives", "Prerequisites", "Time"):
         assert part.lower() in first.lower(), f"{lab.name}: the front matter does not mention {part!r}"
@@ -28,7 +37,7 @@ def test_title_and_front_matter(lab):
 
 @pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
 def test_parameters_first_and_claims_last(lab):
-    code = [cell for cell in cells(lab) if cell["cell_type"] == "code"]
+    code = lab_code(lab)
     assert "parameters" in tags(code[0]), f"{lab.name}: the first code cell must be tagged 'parameters'"
     assert re.search(r"^SEED\s*=", "".join(code[0]["source"]), re.M), f"{lab.name}: no SEED parameter"
     assert "claims" in tags(code[-1]), f"{lab.name}: the last code cell must be tagged 'claims'"
