@@ -23,7 +23,8 @@ Command line::
 
 The module is also a Sphinx extension (listed in ``_config.yml``): every HTML build of the
 book packs the handouts afresh into ``handouts/`` beside its pages, so the instructors'
-pages can link them and the links always match the labs the book shows.
+pages can link them and the links always match the labs the book shows; and the ``.ipynb``
+that a lab page's download button serves (``_sources/labs/``) is the student version.
 
 Example
 -------
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -311,9 +313,18 @@ def publish_handouts(out_dir: str | os.PathLike,
 
 
 def _publish_into_book(app, exception) -> None:
-    """Sphinx ``build-finished`` hook: the handouts go into the HTML build's ``handouts/``."""
+    """Sphinx ``build-finished`` hook: the handouts go into the HTML build's ``handouts/``,
+    and each lab page's download button (which serves ``_sources/labs/<lab>.ipynb``) gets
+    the student version instead of the notebook with its solutions."""
     if exception is None and app.builder.format == "html":
-        publish_handouts(Path(app.outdir) / "handouts")
+        out = Path(app.outdir)
+        with tempfile.TemporaryDirectory() as tmp:
+            students = write_student_versions(REPO_ROOT / "labs", tmp)
+            pack_handouts(tmp, out / "handouts")
+            sources = out / "_sources" / "labs"
+            for student in students:
+                if (sources / student.name).exists():
+                    shutil.copyfile(student, sources / student.name)
 
 
 def setup(app) -> dict:

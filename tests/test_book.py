@@ -53,3 +53,24 @@ def test_handouts_ship_with_the_book(book):
     labs = sorted(path.stem for path in (ROOT / "labs").glob("*.ipynb"))
     shipped = {path.stem for path in (book.html / "handouts").glob("*.zip")}
     assert set(labs) | {"science-of-dl-labs"} <= shipped, f"handouts missing from the book: {shipped}"
+
+
+def test_lab_download_button_serves_the_student_version(book):
+    """The ".ipynb" download of a lab page is the student version, never the answer key."""
+    import nbformat
+
+    from coursetools.notebooks import cells_tagged, read_notebook
+
+    button = re.compile(r'<a href="([^"]+\.ipynb)"[^>]*btn-download-source-button')
+    for lab in [page for page in toc_files() if page.startswith("labs/")]:
+        page = book.html / f"{lab}.html"
+        found = button.findall(page.read_text())
+        assert found, f"{lab}: the page has no .ipynb download button"
+        served = nbformat.read(page.parent / found[0], as_version=4)
+        assert served.metadata.get("student_version"), f"{lab}: the download is not the student version"
+        assert not cells_tagged(served, "solution"), f"{lab}: the download holds solution cells"
+        answer_key = read_notebook(ROOT / f"{lab}.ipynb")
+        first = max((line.strip() for line in cells_tagged(answer_key, "solution")[0][1].source
+                     .splitlines() if not line.strip().startswith("#")), key=len)
+        assert first not in "".join(cell.source for cell in served.cells), \
+            f"{lab}: the download shows the first solution's code {first!r}"

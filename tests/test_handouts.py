@@ -125,8 +125,14 @@ def test_sphinx_extension_publishes_into_html_builds_only(tmp_path):
     publish = hooks["build-finished"]
     publish(SimpleNamespace(builder=SimpleNamespace(format="latex"), outdir=str(tmp_path)), None)
     assert not (tmp_path / "handouts").exists()            # no zips in a LaTeX build
+    sources = tmp_path / "_sources" / "labs"
+    sources.mkdir(parents=True)
+    nbformat.write(read_notebook(LAB0), sources / LAB0.name)  # Sphinx's copy: the answer key
     publish(SimpleNamespace(builder=SimpleNamespace(format="html"), outdir=str(tmp_path)), None)
     assert (tmp_path / "handouts" / f"{ALL_LABS_NAME}.zip").exists()
+    served = read_notebook(sources / LAB0.name)  # what the page's download button serves
+    assert served.metadata.student_version and served.metadata.course_lab == LAB0.stem
+    assert sorted(p.name for p in sources.iterdir()) == [LAB0.name]  # only what Sphinx copied
 
 
 # The course's own tooling: a student never needs it, and nbgrader even changes JupyterLab.
