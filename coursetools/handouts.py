@@ -71,7 +71,7 @@ This folder holds {what}, with the solutions removed, and what it needs to run:
 
 {book}
 
-## Set up, once (about 10 minutes and 1.5 GB of disk)
+## Set up, once (about 10 minutes and 1.6 GB of disk)
 
 You need **Python 3.11, 3.12 or 3.13**, 64-bit (3.11.5 or newer; check with
 `python3 --version`, or `py --list` on Windows), on one of:

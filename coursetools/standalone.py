@@ -6,7 +6,8 @@ the course's own tooling (``make bench``, CI, ``chapters/figures/...``) name thi
 handout does not ship. :func:`make_standalone` turns a student version into a notebook that
 reads well on its own:
 
-- every MyST role becomes plain text, or a link into the published book when its address is
+- every quoted number (``{{ name }}``, :mod:`coursetools.quoted`) becomes its value, and
+  every MyST role becomes plain text, or a link into the published book when its address is
   configured (``html_baseurl`` in ``_config.yml``, read by :func:`book_url`; empty is fine);
 - each parenthetical clause or sentence that names the course's tooling (:data:`TOOLING`) is
   removed, in the markdown and in code comments, and a few whole sentences are reworded
@@ -401,9 +402,13 @@ def make_standalone(nb: nbformat.NotebookNode, lab: str | None = None,
     """
     index = BookIndex.from_repo(Path(repo_root))
     url = book_url(repo_root) if url is None else url.rstrip("/")
+    from coursetools.quoted import quoted_numbers, substitute
+
+    numbers = quoted_numbers(repo_root)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = drop_tooling(render_roles(cell.source, index, url, "labs"))
+            text = substitute(cell.source, numbers)
+            cell.source = drop_tooling(render_roles(text, index, url, "labs"))
         elif cell.cell_type == "code":
             cell.source = drop_tooling_in_comments(cell.source)
     if lab is not None:

@@ -74,3 +74,31 @@ def test_lab_download_button_serves_the_student_version(book):
                      .splitlines() if not line.strip().startswith("#")), key=len)
         assert first not in "".join(cell.source for cell in served.cells), \
             f"{lab}: the download shows the first solution's code {first!r}"
+
+
+def page_title(page: str) -> str:
+    """A page's title as search results show it: its first heading."""
+    md, ipynb = ROOT / f"{page}.md", ROOT / f"{page}.ipynb"
+    if md.is_file():
+        text = md.read_text()
+    else:
+        import nbformat
+
+        text = next(c.source for c in nbformat.read(ipynb, as_version=4).cells
+                    if c.cell_type == "markdown")
+    return re.search(r"^#\s+(.+)$", text, re.M).group(1).strip()
+
+
+def test_every_page_has_its_own_title():
+    """Search results list pages by title: an instructors' page must not read like its lab."""
+    titles = {}
+    for page in toc_files():
+        title = page_title(page)
+        # "Lab 6 · Grokking" and "Lab 6 · Grokking: generalization ..." read as the same page
+        titles.setdefault(title.split(":")[0].strip(), []).append(page)
+        if re.match(r"(Lab|Chapter) \d+ ·", title):
+            kind = title.split()[0].lower()
+            assert page.startswith({"lab": "labs/", "chapter": "chapters/"}[kind]), (
+                f"{page} is titled {title!r}, as if it were the {kind} itself")
+    shared = {title: pages for title, pages in titles.items() if len(pages) > 1}
+    assert not shared, f"pages share a title, so search results cannot tell them apart: {shared}"
