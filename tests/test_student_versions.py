@@ -139,6 +139,7 @@ def test_student_version_stops_at_the_first_exercise():
 # ---------------------------------------------------------------------------------------------
 
 RAW_ROLE = re.compile(r"\{[a-z][\w:+-]*\}`")
+RAW_SUBSTITUTION = re.compile(r"\{\{\s*\w+\s*\}\}")  # {{ name }}: coursetools.quoted
 
 
 @pytest.mark.parametrize("path", LAB_PARAMS)
@@ -147,7 +148,7 @@ def test_student_version_shows_no_myst_role_and_no_course_tooling(path):
     chapters/figures/...), in any cell, markdown or code."""
     found = []
     for index, cell in enumerate(student_of(path).cells):
-        for pattern in (RAW_ROLE, TOOLING):
+        for pattern in (RAW_ROLE, RAW_SUBSTITUTION, TOOLING):
             found += [(index, match.group(0)) for match in pattern.finditer(cell.source)]
     assert not found, f"{path.name}: the student version still shows {found}"
 
