@@ -8,6 +8,8 @@
    navigation (or the page's contents) as a dialog, and on a wide one it folds the left
    sidebar away and back. tests/test_browser.py clicks them at 390 and 1280 px.
 
+   Names. The navigation's expand arrows get a label a screen reader can say.
+
    Figures. A figure with several panels side by side is much wider than tall; shrunk to a
    phone's column its axis labels are too small to read. Each such image is put in a box
    that scrolls sideways (and can be focused and scrolled with the keyboard), and on a
@@ -48,7 +50,20 @@
     });
   }
 
+  // The navigation's expand arrows (a <summary> holding only an icon) get a name that a
+  // screen reader can say: "Pages under For instructors".
+  function nameExpandArrows() {
+    document.querySelectorAll("nav summary").forEach((summary) => {
+      if (summary.textContent.trim() || summary.getAttribute("aria-label")) return;
+      const item = summary.closest("li");
+      const link = item && item.querySelector(":scope > a");
+      summary.setAttribute("aria-label",
+                           "Pages under " + (link ? link.textContent.trim() : "this section"));
+    });
+  }
+
   function start() {
+    nameExpandArrows();
     forwardToggles(".primary-toggle");
     forwardToggles(".secondary-toggle");
     boxWideFigures();
