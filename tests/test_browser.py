@@ -498,7 +498,9 @@ def accessibility_problems(page_obj, page: str, where: str) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
     evaluate_after_redirects(page_obj, "document.fonts.ready.then(() => true)")
-    result = Axe().run(page_obj)
+    # preload off: axe would fetch each stylesheet's @import again, resolved against the
+    # page instead of the sheet (a 404 for /basic.css on every page).
+    result = Axe().run(page_obj, options={"preload": False})
     return [f"accessibility ({where}): {v['id']} ({v['impact']}): {v['help']}, e.g. "
             f"{v['nodes'][0]['target']}: {v['nodes'][0].get('failureSummary', '')[:300]!r}"
             for v in result.response["violations"] if v["impact"] in FAILING_IMPACTS]
@@ -546,7 +548,9 @@ PHONE_REPORT = """() => {
                      .map(e => e.tagName + '.' + e.className + ': ' + e.textContent.trim().slice(0, 60));
   const inBox = e => e.closest('pre, div.math, .wide-figure, .table-container, .highlight, .pst-scrollable-table-container, mjx-container');
   const out = [...document.querySelectorAll('.bd-article *')]
-    .filter(e => e.getBoundingClientRect().right > screen + 1 && !inBox(e) && e.getClientRects().length)
+    // (a heading's "¶" link is invisible until hovered, and a phone has no hover)
+    .filter(e => e.getBoundingClientRect().right > screen + 1 && !inBox(e) && e.getClientRects().length
+                 && !e.matches('.headerlink'))
     .map(e => e.tagName + '.' + e.className + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)');
   const wideImages = [...document.querySelectorAll('.bd-article img')]
     .filter(i => i.naturalHeight && i.naturalWidth / i.naturalHeight >= 1.8)
