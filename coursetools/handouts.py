@@ -8,8 +8,10 @@
 
 each unpacking to one folder that holds the student notebook(s), the ``utils`` package the
 labs import (without the instructors' tooling: the grader, the student-version and benchmark
-tools), ``requirements.txt`` and ``constraints.txt`` (the exact environment), and a README
-for students on setting up, running and handing in. A notebook sitting next to ``utils/``
+tools), ``requirements-student.txt`` as its ``requirements.txt`` (what the labs need and
+JupyterLab, nothing of the course's tooling) with ``constraints.txt`` (the exact versions),
+and a README for students on setting up on Linux, macOS or Windows, running, handing in,
+and the book's address (:func:`coursetools.standalone.book_url`). A notebook sitting next to ``utils/``
 imports it without any path setting, since Jupyter starts the kernel in the notebook's folder.
 
 Each packed notebook records its lab in its metadata (``"course_lab": "<lab file stem>"``),
@@ -21,7 +23,8 @@ Command line::
 
 The module is also a Sphinx extension (listed in ``_config.yml``): every HTML build of the
 book packs the handouts afresh into ``handouts/`` beside its pages, so the instructors'
-pages can link them and the links always match the labs the book shows.
+pages can link them and the links always match the labs the book shows; and the ``.ipynb``
+that a lab page's download button serves (``_sources/labs/``) is the student version.
 
 Example
 -------
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -42,14 +46,17 @@ import nbformat
 
 from coursetools.notebooks import REPO_ROOT, read_notebook, write_student_versions
 from coursetools.release import version_note
+from coursetools.standalone import book_url
 
-__all__ = ["ALL_LABS_NAME", "STUDENT_README", "handout_files",
+__all__ = ["ALL_LABS_NAME", "STUDENT_README", "STUDENT_REQUIREMENTS", "student_readme", "handout_files",
            "pack_handouts", "publish_handouts", "main", "setup"]
 
 #: Stem of the archive holding every lab.
 ALL_LABS_NAME = "science-of-dl-labs"
 
-#: Modules of ``utils`` that are course tooling, not used by the labs: left out of handouts.
+#: The student requirements: what the labs import and JupyterLab, none of the course's tooling.
+#: A handout ships it as its ``requirements.txt``.
+STUDENT_REQUIREMENTS = "requirements-student.txt"
 
 # A fixed timestamp for every archive member, so the same inputs give the same zip bytes.
 _DATE = (2026, 1, 1, 0, 0, 0)
@@ -60,29 +67,39 @@ STUDENT_README = """\
 This folder holds {what}, with the solutions removed, and what it needs to run:
 
 - `utils/`: the course's toolkit, which the labs import (`import utils`);
-- `requirements.txt` and `constraints.txt`: the exact versions of every package.
+- `requirements.txt`: the packages the labs need, and JupyterLab to run them (nothing else);
+- `constraints.txt`: the exact version of every package, as the course tests them.
 
-The book that goes with the labs explains each phenomenon; read the chapter first.
+{book}
 
-## Set up, once (about 10 minutes and 2 GB of disk)
+## Set up, once (about 10 minutes and 1.6 GB of disk)
 
-You need **Python 3.11, 3.12 or 3.13** (3.11.5 or newer; check with `python3 --version`, or
-`py --list` on Windows). Other versions do not work: the pinned packages are built for these.
+You need **Python 3.11, 3.12 or 3.13**, 64-bit (3.11.5 or newer; check with
+`python3 --version`, or `py --list` on Windows), on one of:
 
-macOS and Linux, in a terminal opened in this folder (write `python3.12` or `python3.13`
+- **Linux** on x86-64 (a usual PC or server);
+- **macOS 14 (Sonoma) or newer on Apple silicon** (M1 or later). PyTorch 2.13.0, which the
+  labs are pinned to, has no build for Intel Macs or for macOS 13 and older: see
+  "When something goes wrong" below for the way out;
+- **Windows 10 or 11** on x86-64.
+
+Linux and macOS, in a terminal opened in this folder (write `python3.12` or `python3.13`
 instead of `python3.11` if that is the one you have):
 
     python3.11 -m venv .venv
     source .venv/bin/activate
-    # Linux only: PyTorch's CPU build first (otherwise pip downloads gigabytes of CUDA)
-    pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
     pip install -r requirements.txt
 
 Windows, in PowerShell opened in this folder (or `py -3.12`, `py -3.13`):
 
     py -3.11 -m venv .venv
+    Set-ExecutionPolicy -Scope CurrentUser RemoteSigned   # once per user, answer Y
     .venv\\Scripts\\Activate.ps1
     pip install -r requirements.txt
+
+`requirements.txt` takes PyTorch's CPU build from PyTorch's own index
+(download.pytorch.org), which it names itself: you never need a GPU, and on Linux it accepts
+no other build, so pip never downloads CUDA (gigabytes) behind your back.
 
 ## Run a lab
 
@@ -106,44 +123,86 @@ laptop CPU.
 
 ## When something goes wrong
 
-- `ModuleNotFoundError: No module named 'utils'`: the notebook is not next to `utils/`,
+- **Debian or Ubuntu: `The virtual environment was not created successfully because
+  ensurepip is not available`.** The system Python lacks its venv module: install it with
+  `sudo apt install python3.11-venv` (the version you use: `python3.12-venv`,
+  `python3.13-venv`), delete the half-made `.venv` folder and run the setup again.
+- **Windows: `Activate.ps1 cannot be loaded because running scripts is disabled on this
+  system`.** PowerShell's default execution policy refuses scripts. Run
+  `Set-ExecutionPolicy -Scope CurrentUser RemoteSigned` once (it changes the policy for you
+  only), or use the Command Prompt (cmd.exe) instead, where the line is
+  `.venv\\Scripts\\activate.bat`.
+- **macOS: `No matching distribution found for torch==2.13.0` on an Intel Mac or on macOS 13
+  or older.** PyTorch 2.13.0 is built for Apple silicon on macOS 14 and newer only; a newer
+  Python does not help. Ways out: update macOS to 14 or newer if your Mac is Apple silicon;
+  otherwise run the labs on another machine (a Linux or Windows PC, a university server), or
+  open them in a hosted notebook service and upload this folder with them. Installing
+  another PyTorch version by hand may work, but the numbers may then differ from the book's.
+- **Linux: `Cannot install torch==2.13.0+cpu` or `No matching distribution found for
+  torch==2.13.0+cpu`, after warnings `Retrying ... /whl/cpu/torch/`.** pip could not reach
+  PyTorch's index (download.pytorch.org). Check your network (or proxy) and run
+  `pip install -r requirements.txt` again. Do not install `torch`
+  from PyPI by hand on Linux: that build brings CUDA and about 3.5 GB of `nvidia-...`
+  packages that the labs never use.
+- **`No matching distribution found` for other packages, or errors building numpy**: your
+  Python is not 3.11, 3.12 or 3.13, or it is a 32-bit one. Install one of them
+  (python.org), delete `.venv` and create it again with that Python.
+- **`ModuleNotFoundError: No module named 'utils'`**: the notebook is not next to `utils/`,
   or Jupyter runs from another environment. Move the notebook back into this folder, and
   start `jupyter lab` after activating `.venv`.
-- `pip` downloads `nvidia-...` packages (gigabytes): stop it (Ctrl-C) and install the CPU
-  build of PyTorch first, as shown above.
-- `pip` downloads `nvidia-...` packages on Linux even so: the PyTorch line above was skipped or
-  failed. Run it again, or install everything in one go with
-  `pip install -r requirements.txt --extra-index-url https://download.pytorch.org/whl/cpu`
-  (pip then prefers the CPU build, `2.13.0+cpu`).
-- `No matching distribution found for torch==2.13.0`, or errors building numpy: your Python
-  is not 3.11, 3.12 or 3.13 (or it is a 32-bit one). Install one of them (python.org), delete
-  `.venv` and create it again with that Python.
-- "The kernel appears to have died": usually out of memory. Close other programs, then
+- **"The kernel appears to have died"**: usually out of memory. Close other programs, then
   Kernel > Restart Kernel and Run All Cells.
-- `NotImplementedError`: you reached an exercise you have not done yet. That is expected.
+- **`NotImplementedError`**: you reached an exercise you have not done yet. That is expected.
 """
+
+
+def student_readme(what: str, url: str | None = None) -> str:
+    """The handout's README for ``what`` ("the lab `x.ipynb`"), with the book's address.
+
+    ``url`` defaults to the configured address (:func:`coursetools.standalone.book_url`);
+    when there is none, the README says to ask for it instead of printing an empty link.
+
+    Examples
+    --------
+    >>> "https://example.org/sdl/intro.html" in student_readme("a lab", "https://example.org/sdl")
+    True
+    >>> "ask your instructor" in student_readme("a lab", "")
+    True
+    """
+    url = book_url() if url is None else url.rstrip("/")
+    if url:
+        book = (f"The book that goes with the labs explains each phenomenon; read the chapter "
+                f"first. The book is online at <{url}/intro.html>.")
+    else:
+        book = ("The book that goes with the labs explains each phenomenon; read the chapter "
+                "first (ask your instructor for its address).")
+    return STUDENT_README.format(what=what, book=book)
 
 
 def handout_files(repo_root: str | os.PathLike = REPO_ROOT) -> dict[str, Path]:
     """What every handout ships besides the notebooks: archive name -> file on disk.
 
     The ``utils`` package whole (its ``.py`` files; the course tooling lives apart, in
-    :mod:`coursetools`), ``requirements.txt`` and ``constraints.txt``.
+    :mod:`coursetools`), the student requirements (:data:`STUDENT_REQUIREMENTS`, shipped as
+    ``requirements.txt``), ``constraints.txt`` and the two licenses (``LICENSE`` for the
+    prose, ``LICENSE-CODE`` for the code), so a handout passed on carries its terms.
 
     Examples
     --------
     >>> files = handout_files()
-    >>> "utils/checks.py" in files, "requirements.txt" in files
-    (True, True)
+    >>> "utils/checks.py" in files, files["requirements.txt"].name
+    (True, 'requirements-student.txt')
     >>> any(name.startswith("coursetools/") for name in files)
     False
     """
     root = Path(repo_root)
     files = {f"utils/{path.name}": path for path in sorted((root / "utils").glob("*.py"))}
-    for name in ("requirements.txt", "constraints.txt"):
-        if not (root / name).is_file():
-            raise ValueError(f"{root / name} is missing; a handout needs it to set up")
-        files[name] = root / name
+    for name, source in (("requirements.txt", STUDENT_REQUIREMENTS),
+                         ("constraints.txt", "constraints.txt"),
+                         ("LICENSE", "LICENSE"), ("LICENSE-CODE", "LICENSE-CODE")):
+        if not (root / source).is_file():
+            raise ValueError(f"{root / source} is missing; a handout needs it to set up")
+        files[name] = root / source
     return files
 
 
@@ -163,7 +222,7 @@ def _write_zip(target: Path, folder: str, notebooks: dict[str, str], what: str,
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
-        add("README.md", STUDENT_README.format(what=what) + "\n" + version_note())
+        add("README.md", student_readme(what) + "\n" + version_note())
         for name, text in notebooks.items():
             add(name, text)
         for name, path in files.items():
@@ -257,9 +316,18 @@ def publish_handouts(out_dir: str | os.PathLike,
 
 
 def _publish_into_book(app, exception) -> None:
-    """Sphinx ``build-finished`` hook: the handouts go into the HTML build's ``handouts/``."""
+    """Sphinx ``build-finished`` hook: the handouts go into the HTML build's ``handouts/``,
+    and each lab page's download button (which serves ``_sources/labs/<lab>.ipynb``) gets
+    the student version instead of the notebook with its solutions."""
     if exception is None and app.builder.format == "html":
-        publish_handouts(Path(app.outdir) / "handouts")
+        out = Path(app.outdir)
+        with tempfile.TemporaryDirectory() as tmp:
+            students = write_student_versions(REPO_ROOT / "labs", tmp)
+            pack_handouts(tmp, out / "handouts")
+            sources = out / "_sources" / "labs"
+            for student in students:
+                if (sources / student.name).exists():
+                    shutil.copyfile(student, sources / student.name)
 
 
 def setup(app) -> dict:

@@ -223,19 +223,27 @@ def _clear_outputs(nb: nbformat.NotebookNode) -> None:
             cell.execution_count = None
 
 
-def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def student_version(nb: nbformat.NotebookNode, lab: str | None = None,
+                    standalone: bool = True) -> nbformat.NotebookNode:
     """Return the student version of a lab: every solution replaced by a stub.
 
     Each code cell tagged ``solution`` becomes its header comment followed by
     ``raise NotImplementedError("Exercise N: <instruction>")``, and its tag ``solution``
     becomes ``exercise`` (other tags are kept). Outputs and execution counts are cleared in
     every cell, since they could show the solution's results, and the notebook metadata
-    records ``"student_version": true``.
+    records ``"student_version": true``. The notebook is then made to read well outside the
+    book (:func:`coursetools.standalone.make_standalone`): MyST roles become plain text or
+    links into the book, mentions of the course's tooling go, and the title cell says where
+    the book is. The cells keep their number and order.
 
     Parameters
     ----------
     nb : nbformat.NotebookNode
         A lab with at least one ``solution`` cell. It is not modified.
+    lab : str, optional
+        The lab's file stem, so the title cell can name its chapter.
+    standalone : bool
+        False keeps the markdown and comments exactly as in the lab.
 
     Returns
     -------
@@ -280,6 +288,10 @@ def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             raise ValueError(f"solution cell {index}: {err}") from None
         cell.metadata["tags"] = ["exercise" if tag == "solution" else tag for tag in _tags(cell)]
     _clear_outputs(student)
+    if standalone:
+        from coursetools.standalone import make_standalone  # it reads the book's pages
+
+        make_standalone(student, lab)
     student.metadata["student_version"] = True
     return student
 
@@ -327,7 +339,7 @@ def write_student_versions(labs_dir: str | os.PathLike,
     students = []
     for lab in labs:
         try:
-            students.append(student_version(read_notebook(lab)))
+            students.append(student_version(read_notebook(lab), lab.stem))
         except ValueError as err:
             raise ValueError(f"{lab}: {err}") from None
     out_dir.mkdir(parents=True, exist_ok=True)

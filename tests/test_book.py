@@ -53,3 +53,52 @@ def test_handouts_ship_with_the_book(book):
     labs = sorted(path.stem for path in (ROOT / "labs").glob("*.ipynb"))
     shipped = {path.stem for path in (book.html / "handouts").glob("*.zip")}
     assert set(labs) | {"science-of-dl-labs"} <= shipped, f"handouts missing from the book: {shipped}"
+
+
+def test_lab_download_button_serves_the_student_version(book):
+    """The ".ipynb" download of a lab page is the student version, never the answer key."""
+    import nbformat
+
+    from coursetools.notebooks import cells_tagged, read_notebook
+
+    button = re.compile(r'<a href="([^"]+\.ipynb)"[^>]*btn-download-source-button')
+    for lab in [page for page in toc_files() if page.startswith("labs/")]:
+        page = book.html / f"{lab}.html"
+        found = button.findall(page.read_text())
+        assert found, f"{lab}: the page has no .ipynb download button"
+        served = nbformat.read(page.parent / found[0], as_version=4)
+        assert served.metadata.get("student_version"), f"{lab}: the download is not the student version"
+        assert not cells_tagged(served, "solution"), f"{lab}: the download holds solution cells"
+        answer_key = read_notebook(ROOT / f"{lab}.ipynb")
+        first = max((line.strip() for line in cells_tagged(answer_key, "solution")[0][1].source
+                     .splitlines() if not line.strip().startswith("#")), key=len)
+        assert first not in "".join(cell.source for cell in served.cells), \
+            f"{lab}: the download shows the first solution's code {first!r}"
+
+
+def page_title(page: str) -> str:
+    """A page's title as search results show it: its first heading."""
+    md, ipynb = ROOT / f"{page}.md", ROOT / f"{page}.ipynb"
+    if md.is_file():
+        text = md.read_text()
+    else:
+        import nbformat
+
+        text = next(c.source for c in nbformat.read(ipynb, as_version=4).cells
+                    if c.cell_type == "markdown")
+    return re.search(r"^#\s+(.+)$", text, re.M).group(1).strip()
+
+
+def test_every_page_has_its_own_title():
+    """Search results list pages by title: an instructors' page must not read like its lab."""
+    titles = {}
+    for page in toc_files():
+        title = page_title(page)
+        # "Lab 6 · Grokking" and "Lab 6 · Grokking: generalization ..." read as the same page
+        titles.setdefault(title.split(":")[0].strip(), []).append(page)
+        if re.match(r"(Lab|Chapter) \d+ ·", title):
+            kind = title.split()[0].lower()
+            assert page.startswith({"lab": "labs/", "chapter": "chapters/"}[kind]), (
+                f"{page} is titled {title!r}, as if it were the {kind} itself")
+    shared = {title: pages for title, pages in titles.items() if len(pages) > 1}
+    assert not shared, f"pages share a title, so search results cannot tell them apart: {shared}"

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import ast
+import re
+import sys
 import zipfile
 
 import nbformat
 import pytest
 
-from coursetools.handouts import ALL_LABS_NAME, handout_files, main, pack_handouts
+from coursetools.handouts import ALL_LABS_NAME, handout_files, main, pack_handouts, \
+    student_readme
 from coursetools.notebooks import REPO_ROOT, read_notebook, student_version
 
 LAB0 = REPO_ROOT / "labs" / "00_first_experiment.ipynb"
@@ -52,7 +55,11 @@ def test_one_archive_per_lab_and_one_for_all(student_dir, tmp_path):
         "a handout ships utils/ whole"
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
     assert nb.metadata.course_lab == "00_first_experiment" and nb.metadata.student_version
-    assert "Python 3.11, 3.12 or 3.13" in readme and "download.pytorch.org/whl/cpu" in readme
+    assert "Python 3.11, 3.12 or 3.13" in readme and "download.pytorch.org" in readme
+    with zipfile.ZipFile(written[0]) as archive:
+        shipped_requirements = archive.read("00_first_experiment/requirements.txt").decode()
+    assert shipped_requirements == (REPO_ROOT / "requirements-student.txt").read_text(), \
+        "a handout ships the student requirements as its requirements.txt"
     # the notebook in _build/student is stamped the same way
     assert read_notebook(student_dir / LAB0.name).metadata.course_lab == "00_first_experiment"
 
@@ -118,5 +125,80 @@ def test_sphinx_extension_publishes_into_html_builds_only(tmp_path):
     publish = hooks["build-finished"]
     publish(SimpleNamespace(builder=SimpleNamespace(format="latex"), outdir=str(tmp_path)), None)
     assert not (tmp_path / "handouts").exists()            # no zips in a LaTeX build
+    sources = tmp_path / "_sources" / "labs"
+    sources.mkdir(parents=True)
+    nbformat.write(read_notebook(LAB0), sources / LAB0.name)  # Sphinx's copy: the answer key
     publish(SimpleNamespace(builder=SimpleNamespace(format="html"), outdir=str(tmp_path)), None)
     assert (tmp_path / "handouts" / f"{ALL_LABS_NAME}.zip").exists()
+    served = read_notebook(sources / LAB0.name)  # what the page's download button serves
+    assert served.metadata.student_version and served.metadata.course_lab == LAB0.stem
+    assert sorted(p.name for p in sources.iterdir()) == [LAB0.name]  # only what Sphinx copied
+
+
+# The course's own tooling: a student never needs it, and nbgrader even changes JupyterLab.
+TOOLING_PACKAGES = ["jupyter-book", "sphinx", "pytest", "nbval", "pytest-xdist", "uv",
+                    "playwright", "nbgrader", "psutil", "dask", "distributed", "filelock"]
+
+
+def requirement_names(path) -> dict[str, str]:
+    """Package name -> the whole requirement line, for the non-option lines of a file."""
+    names = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            names[re.split(r"[=<>!~ ;\[]", line, maxsplit=1)[0].lower()] = line
+    return names
+
+
+def test_student_requirements_hold_what_the_labs_import_and_no_tooling():
+    student = requirement_names(REPO_ROOT / "requirements-student.txt")
+    assert not set(TOOLING_PACKAGES) & set(student), "course tooling in the student requirements"
+    course = requirement_names(REPO_ROOT / "requirements.txt")
+    for name, line in student.items():  # the same pins as the course (torch: its CPU build)
+        pin = line.split(";")[0].replace("+cpu", "").strip()
+        assert course[name] == pin, f"{name}: student {line!r}, course {course[name]!r}"
+    imported = {"torch", "numpy", "scipy", "sklearn", "pandas", "matplotlib", "PIL", "joblib",
+                "tqdm", "ipywidgets", "IPython", "cycler"}
+    for source in [path.read_text() for path in (REPO_ROOT / "utils").glob("*.py")] + [
+            cell.source for lab in (REPO_ROOT / "labs").glob("*.ipynb")
+            for cell in read_notebook(lab).cells if cell.cell_type == "code"]:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:  # IPython magics
+            continue
+        modules = {alias.name.split(".")[0] for node in ast.walk(tree)
+                   if isinstance(node, ast.Import) for alias in node.names}
+        modules |= {node.module.split(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+        for module in modules:
+            assert module in imported | {"utils", "__future__"} or module in sys.stdlib_module_names, (
+                f"the labs import {module}, which the student requirements may not bring")
+    # Each imported distribution is named, or comes with one that is (IPython with ipykernel,
+    # cycler with matplotlib); JupyterLab and the kernel are there to run the notebooks.
+    for name in ("torch", "numpy", "scipy", "scikit-learn", "pandas", "matplotlib", "pillow",
+                 "joblib", "tqdm", "ipywidgets", "ipykernel", "jupyterlab"):
+        assert name in student, f"{name} is missing from requirements-student.txt"
+
+
+def test_linux_takes_only_pytorchs_cpu_build():
+    """On Linux, PyPI's torch brings CUDA: only the +cpu build from PyTorch's index may do."""
+    text = (REPO_ROOT / "requirements-student.txt").read_text()
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in text
+    torch_lines = [line for line in text.splitlines() if line.startswith("torch")]
+    assert 'torch==2.13.0+cpu ; sys_platform == "linux"' in torch_lines
+    assert all("+cpu" in line or 'sys_platform != "linux"' in line for line in torch_lines)
+
+
+@pytest.mark.parametrize("dead_end", [
+    "python3.11-venv", "Set-ExecutionPolicy", "Intel Mac", "macOS 13", "nvidia-",
+    "activate.bat", "macOS 14"])
+def test_readme_names_each_platform_dead_end(dead_end):
+    assert dead_end in student_readme("a lab", "")
+
+
+def test_readme_gives_the_books_address_when_configured():
+    readme = student_readme("a lab", "https://example.org/science-of-dl/")
+    assert "<https://example.org/science-of-dl/intro.html>" in readme
+    assert "ask your instructor" not in readme
+    empty = student_readme("a lab", "")
+    assert "ask your instructor for its address" in empty and "<" not in empty.split("##")[0]

@@ -1,6 +1,8 @@
 """The course supports Python 3.11 (3.11.5 or newer), 3.12 and 3.13, and refuses older ones.
 
-Two checks: every pin of requirements.txt + constraints.txt resolves for each version (uv
+Three checks: the student requirements of the handouts (requirements-student.txt with
+constraints.txt) resolve on each version for Linux x86-64, macOS arm64 and Windows x86-64,
+without any of the course's tooling; every pin of requirements.txt + constraints.txt resolves for each version (uv
 reads PyPI's metadata, from its cache when it can, so this takes seconds and needs no
 interpreter of that version), and
 the Makefile's interpreter check accepts each supported interpreter this machine has and
@@ -9,6 +11,7 @@ is skipped with a message.
 """
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,27 +47,101 @@ def uv() -> str:
     return str(path)
 
 
-def compile_pins(version: str, out: Path, offline: bool) -> subprocess.CompletedProcess:
+def compile_pins(version: str, out: Path, offline: bool, requirements: Path | None = None,
+                 platform: str = "x86_64-manylinux_2_28",
+                 macos: str = "14.0") -> subprocess.CompletedProcess:
+    """``uv pip compile`` of ``requirements`` for one Python version and platform.
+
+    On macOS, ``macos`` is the oldest release the Mac runs (uv's MACOSX_DEPLOYMENT_TARGET).
+    """
     return subprocess.run(
-        [uv(), "pip", "compile", str(ROOT / "requirements.txt"), "--python-version", LOWEST[version],
-         "--python-platform", "x86_64-manylinux_2_28", "--no-header", "--quiet", "-o", str(out)]
-        + (["--offline"] if offline else []),
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [uv(), "pip", "compile", str(requirements or ROOT / "requirements.txt"),
+         "--python-version", LOWEST.get(version, version), "--python-platform", platform,
+         "--no-header", "--quiet", "-o", str(out)] + (["--offline"] if offline else []),
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "MACOSX_DEPLOYMENT_TARGET": macos})
+
+
+def resolve(version: str, out: Path, **kwargs) -> subprocess.CompletedProcess:
+    """Resolve from uv's cache of PyPI's metadata first (a second; the pins are exact, so the
+    metadata of each pinned release does not change), and from PyPI itself when the cache
+    lacks some (about 10 s); skip if PyPI cannot be reached."""
+    result = compile_pins(version, out, offline=True, **kwargs)
+    if result.returncode:
+        result = compile_pins(version, out, offline=False, **kwargs)
+    if result.returncode and ("error sending request" in result.stderr or "dns" in result.stderr.lower()):
+        pytest.skip(f"PyPI could not be reached to resolve the pins: {result.stderr.strip()[:300]}")
+    return result
 
 
 @pytest.mark.parametrize("version", SUPPORTED)
 def test_every_pin_resolves(version, tmp_path):
-    # From uv's cache of PyPI's metadata first (a second; the pins are exact, so the metadata of
-    # each pinned release does not change), and from PyPI itself when the cache lacks some
-    # (about 13 s): a pin that does not resolve fails either way.
-    result = compile_pins(version, tmp_path / "resolved.txt", offline=True)
-    if result.returncode:
-        result = compile_pins(version, tmp_path / "resolved.txt", offline=False)
-    if result.returncode and ("error sending request" in result.stderr or "dns" in result.stderr.lower()):
-        pytest.skip(f"PyPI could not be reached to resolve the pins: {result.stderr.strip()[:300]}")
+    result = resolve(version, tmp_path / "resolved.txt")
     assert result.returncode == 0, result.stderr[-3000:]
     resolved = (tmp_path / "resolved.txt").read_text()
     assert "torch==2.13.0" in resolved
+
+
+# The student's platforms, as uv names them. PyTorch 2.13.0's macOS wheels need arm64 and
+# macOS 14, so the Mac is resolved as an Apple-silicon Mac on macOS 14.
+PLATFORMS = {"linux": "x86_64-manylinux_2_28", "macos-arm64": "aarch64-apple-darwin",
+             "windows": "x86_64-pc-windows-msvc"}
+# What a student never installs: the book, the tests, the grader, and CUDA.
+NOT_FOR_STUDENTS = re.compile(r"^(jupyter-book|sphinx|pytest|nbval|pytest-xdist|uv|playwright|"
+                              r"nbgrader|nvidia-[\w-]+|triton)==", re.M)
+
+
+def student_requirements(tmp_path: Path) -> Path:
+    """requirements-student.txt as uv can resolve it here, from PyPI alone.
+
+    PyTorch's CPU index is not one uv reaches from CI, so its line is dropped and torch is
+    resolved as PyPI's ``torch==2.13.0`` (on Linux that is the CUDA build, whose nvidia
+    packages are left out below: the handout's Linux line accepts only ``+cpu``, which
+    test_handouts.py checks). The constraints file is named by its full path.
+    """
+    lines = []
+    for line in (ROOT / "requirements-student.txt").read_text().splitlines():
+        if line.startswith("--extra-index-url"):
+            continue
+        if line.startswith("torch=="):
+            line = "torch==2.13.0"
+        if line.startswith("--constraint"):
+            line = f"--constraint {ROOT / line.split()[1]}"
+        lines.append(line)
+    path = tmp_path / "requirements-student.txt"
+    path.write_text("\n".join(dict.fromkeys(lines)) + "\n")  # one torch line
+    return path
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("version", SUPPORTED)
+def test_student_requirements_resolve_on_every_platform(version, platform, tmp_path):
+    out = tmp_path / "resolved.txt"
+    result = resolve(version, out, requirements=student_requirements(tmp_path),
+                     platform=PLATFORMS[platform])
+    assert result.returncode == 0, f"{platform}, Python {version}:\n{result.stderr[-3000:]}"
+    resolved = out.read_text()
+    assert "torch==2.13.0" in resolved and "jupyterlab==4.6.6" in resolved
+    if platform == "linux":  # PyPI's Linux torch is the CUDA build, which the handout refuses
+        resolved = re.sub(r"^(nvidia-[\w-]+|triton|cuda-[\w-]+)==.*$", "", resolved, flags=re.M)
+    tooling = NOT_FOR_STUDENTS.findall(resolved)
+    assert not tooling, f"{platform}, Python {version}: the student install brings {tooling}"
+
+
+@pytest.mark.parametrize("mac, macos", [("x86_64-apple-darwin", "14.0"),
+                                        ("aarch64-apple-darwin", "13.0")])
+def test_the_readmes_mac_dead_ends_are_real(mac, macos, tmp_path):
+    """An Intel Mac, or an Apple-silicon Mac on macOS 13, has no torch 2.13.0 wheel: the
+    handout README says so and gives the way out. If this starts passing, update the README."""
+    # uv's cache holds torch's list of wheels after any resolution, so the refusal shows
+    # offline; a cache without it (a fresh machine) asks PyPI.
+    no_wheel = "Wheels are available for `torch` (v2.13.0) on the following platforms"
+    kwargs = dict(requirements=student_requirements(tmp_path), platform=mac, macos=macos)
+    result = compile_pins("3.13", tmp_path / "resolved.txt", offline=True, **kwargs)
+    if no_wheel not in result.stderr:
+        result = resolve("3.13", tmp_path / "resolved.txt", **kwargs)
+    assert result.returncode != 0 and no_wheel in result.stderr, result.stderr[-2000:]
+    assert "macosx_14_0_arm64" in result.stderr, result.stderr[-2000:]
 
 
 @pytest.mark.parametrize("version", SUPPORTED)

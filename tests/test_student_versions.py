@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import io
+import re
+import tokenize
 from pathlib import Path
 
 import nbformat
@@ -20,6 +23,8 @@ from nbclient.exceptions import CellExecutionError
 
 from coursetools.notebooks import REPO_ROOT, cells_tagged, execute_notebook, read_notebook, \
     student_version
+from coursetools.standalone import TOOLING, BookIndex, drop_tooling, drop_tooling_in_comments, \
+    make_standalone, render_roles
 
 LABS = sorted((REPO_ROOT / "labs").glob("*.ipynb"))
 LAB_PARAMS = [pytest.param(path, id=path.name) for path in LABS] or [
@@ -31,13 +36,24 @@ TIMEOUT_S = 300
 
 @functools.cache
 def student_of(path: Path) -> nbformat.NotebookNode:
-    return student_version(read_notebook(path))
+    return student_version(read_notebook(path), path.stem)
 
 
 def code_lines(source: str) -> list[str]:
     """The lines of a cell that are code: not blank, not comments."""
     stripped = (line.strip() for line in source.splitlines())
     return [line for line in stripped if line and not line.startswith("#")]
+
+
+def code_only(source: str) -> list[tuple[int, str]]:
+    """The tokens of Python ``source`` without its comments (the student version may drop
+    comments that name course tooling), or its lines if it does not tokenize."""
+    try:
+        return [(token.type, token.string) for token in
+                tokenize.generate_tokens(io.StringIO(source).readline)
+                if token.type not in (tokenize.COMMENT, tokenize.NL)]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return [(0, line) for line in source.splitlines()]
 
 
 def is_stub(cell: nbformat.NotebookNode) -> bool:
@@ -78,7 +94,9 @@ def test_student_version_runs_the_labs_own_code_up_to_the_first_exercise(path):
     assert len(student.cells) == len(lab.cells)
     for index in range(first):
         ours, theirs = lab.cells[index], student.cells[index]
-        assert (theirs.cell_type, theirs.source) == (ours.cell_type, ours.source), (
+        if ours.cell_type == "markdown":  # rewritten to stand alone; only code must match
+            continue
+        assert (theirs.cell_type, code_only(theirs.source)) == (ours.cell_type, code_only(ours.source)), (
             f"{path.name}: cell {index} of the student version differs from the lab's, so the "
             "lab's nbval run no longer shows that the student version reaches Exercise 1")
 
@@ -114,3 +132,93 @@ def test_student_version_stops_at_the_first_exercise():
     for index, cell in enumerate(nb.cells[:first_stub]):
         if cell.cell_type == "code" and cell.source.strip():
             assert cell.execution_count is not None, f"cell {index} did not run"
+
+
+# ---------------------------------------------------------------------------------------------
+# Standing alone: what a student sees in JupyterLab, away from the book and the repository
+# ---------------------------------------------------------------------------------------------
+
+RAW_ROLE = re.compile(r"\{[a-z][\w:+-]*\}`")
+RAW_SUBSTITUTION = re.compile(r"\{\{\s*\w+\s*\}\}")  # {{ name }}: coursetools.quoted
+
+
+@pytest.mark.parametrize("path", LAB_PARAMS)
+def test_student_version_shows_no_myst_role_and_no_course_tooling(path):
+    """No {doc}/{cite:t}/{eq}... left raw, and nothing the handout lacks (make bench, CI,
+    chapters/figures/...), in any cell, markdown or code."""
+    found = []
+    for index, cell in enumerate(student_of(path).cells):
+        for pattern in (RAW_ROLE, RAW_SUBSTITUTION, TOOLING):
+            found += [(index, match.group(0)) for match in pattern.finditer(cell.source)]
+    assert not found, f"{path.name}: the student version still shows {found}"
+
+
+def test_the_labs_themselves_have_roles_and_tooling_to_remove():
+    """The scan above has something to find: the labs, as the book shows them, use both."""
+    text = "".join(cell.source for path in LABS for cell in read_notebook(path).cells)
+    assert RAW_ROLE.search(text) and TOOLING.search(text)
+
+
+@pytest.mark.parametrize("path", LAB_PARAMS)
+def test_student_version_says_where_the_book_is(path):
+    title = student_of(path).cells[0].source
+    assert title.lstrip().startswith("# ") and "Student version" in title
+    assert re.search(r"Chapter \d", title), f"{path.name}: the title cell names no chapter"
+    linked = make_standalone(student_version(read_notebook(path), standalone=False), path.stem,
+                             url="https://example.org/sdl/")
+    note = linked.cells[0].source
+    assert "<https://example.org/sdl/intro.html>" in note
+    assert f"(https://example.org/sdl/chapters/{path.stem[:2]}" in note
+    links = re.findall(r"\]\(([^)]+)\)", "".join(cell.source for cell in linked.cells
+                                              if cell.cell_type == "markdown"))
+    assert all(link.startswith(("https://", "http://", "#")) for link in links), links
+
+
+def test_roles_render_as_the_book_renders_them():
+    index = BookIndex.from_repo()
+    render = functools.partial(render_roles, index=index, url="", page_dir="labs")
+    assert render("{cite:t}`power2022grokking`") == "Power et al. (2022)"
+    assert render("{cite:p}`frankle2019lottery,zhou2019deconstructing`") == \
+        "(Frankle and Carbin, 2019; Zhou et al., 2019)"
+    assert render("{doc}`../chapters/06_grokking`").startswith("Chapter 6 · Grokking")
+    assert render("{doc}`the chapter <../chapters/06_grokking>`") == "the chapter"
+    # Sphinx numbers equations through the whole book in the order of _toc.yml
+    assert render("{eq}`eq-learning-time`") == "equation (1)"
+    assert render("{eq}`eq-kl-gauss`") == "equation (13)"
+    assert render("{term}`grokking`") == "grokking"
+    linked = render_roles("{eq}`eq-kl-gauss`", index, "https://b.org", "labs")
+    assert linked == "[equation (13)](https://b.org/chapters/02_generalization_bounds.html#equation-eq-kl-gauss)"
+    with pytest.raises(ValueError, match="references.bib lacks"):
+        render("{cite:t}`nobody2099`")
+    with pytest.raises(ValueError, match="not a page"):
+        render("{doc}`../chapters/nowhere`")
+
+
+def test_equation_numbers_match_the_built_book(book):
+    """The student version's equation numbers are the ones the book prints."""
+    index = BookIndex.from_repo()
+    for label, (page, kind, number) in index.labels.items():
+        if kind != "equation":
+            continue
+        html = (book.html / f"{page}.html").read_text()
+        shown = re.search(rf'id="equation-{re.escape(label)}".*?\((\d+)\)', html, re.S)
+        assert shown and shown.group(1) == number, (label, page, number, shown and shown.group(1))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("runs in 20 s (measured by `make bench`; see the notes).", "runs in 20 s (see the notes)."),
+    ("runs in 20 s (measured by `make bench`).", "runs in 20 s."),
+    ("set ($nK$ = 750, `python chapters/figures/x.py`, output in `chapters/figures/y.txt`) ok",
+     "set ($nK$ = 750) ok"),
+    ("One. CI runs every lab on each change. Two.", "One. Two."),
+    ("The lab exists; CI re-runs the notebook and fails if one stops holding.",
+     "The lab exists; the cell below fails if one stops holding."),
+    ("Nothing to change (0.4 to 0.5).", "Nothing to change (0.4 to 0.5)."),
+])
+def test_tooling_mentions_are_dropped(text, expected):
+    assert drop_tooling(text) == expected
+
+
+def test_tooling_in_comments_leaves_code_alone():
+    source = 'x = "make bench"  # timed (make bench)\n# moves 5 % (make portability), so\n# round\ny = 1'
+    assert drop_tooling_in_comments(source) == 'x = "make bench"  # timed\n# moves 5 %, so\n# round\ny = 1'
