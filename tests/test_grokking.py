@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from utils.grokking import (PairMLPs, ablate_frequencies, discrete_log_order,
                             dominant_frequencies, energy_matched_shrink, fourier_concentration, fourier_energy,
                             init_pair_mlps, one_hot_pairs, operation_table, pair_metrics,
-                            project_frequencies, split_pairs, train_pair_mlps)
+                            phase_relation, project_frequencies, scramble_phases, split_pairs,
+                            train_pair_mlps)
 from utils.models import mlp
 
 # --------------------------------------------------------------------------------------------
@@ -341,6 +342,46 @@ def test_energy_matched_shrink_against_explicit_projections():
         assert torch.equal(shrunk.w_out, nets.w_out) and torch.equal(shrunk.b_in, nets.b_in)
     with pytest.raises(ValueError, match="rank"):
         energy_matched_shrink(nets, rank=0)
+
+
+def test_scramble_phases_keeps_every_energy_and_rotates_only_the_own_frequency():
+    p, H = 11, 6
+    nets = init_pair_mlps(p, H, seeds=[3, 4])
+    mixed = scramble_phases(nets, np.random.default_rng(0))
+    again = scramble_phases(nets, np.random.default_rng(0))
+    assert torch.equal(mixed.w_in, again.w_in)                       # seeded
+    for k in range(2):
+        for part in ("a", "b"):
+            w, m = nets.input_weights(k, part), mixed.input_weights(k, part)
+            assert np.allclose(fourier_energy(m), fourier_energy(w), rtol=1e-4, atol=1e-7)
+            own = dominant_frequencies(w)
+            X, Y = np.fft.rfft(w, axis=-1), np.fft.rfft(m, axis=-1)
+            for h in range(H):
+                others = np.arange(p // 2 + 1) != own[h]
+                assert np.allclose(X[h, others], Y[h, others], atol=1e-5)
+                assert not np.isclose(np.angle(X[h, own[h]]), np.angle(Y[h, own[h]]))
+    assert torch.equal(mixed.w_out, nets.w_out) and torch.equal(mixed.b_in, nets.b_in)
+
+
+def test_phase_relation_is_one_for_gromovs_construction_and_small_for_random_phases():
+    p, k, H = 13, 4, 64
+    rng = np.random.default_rng(1)
+    phi, psi = rng.uniform(0, 2 * np.pi, (2, H, 1))
+    x = 2 * np.pi * k * np.arange(p) / p
+    w_in = torch.tensor(np.concatenate([np.cos(x + phi), np.cos(x + psi)], 1).T[None],
+                        dtype=torch.float32)
+    for chi, expected in [(phi + psi, 1.0), (phi - psi, None), (rng.uniform(0, 7, (H, 1)), None)]:
+        w_out = torch.tensor(np.cos(x + chi)[None], dtype=torch.float32)
+        nets = PairMLPs(w_in, torch.zeros(1, H), w_out, torch.zeros(1, p))
+        r = phase_relation(nets, 0)
+        if expected is None:
+            assert r < 0.4                      # about 1 / sqrt(64) for unrelated phases
+        else:
+            assert abs(r - expected) < 1e-5
+    # scrambling the input phases of a network that obeys the relation breaks it
+    nets = PairMLPs(w_in, torch.zeros(1, H), torch.tensor(np.cos(x + phi + psi)[None],
+                                                          dtype=torch.float32), torch.zeros(1, p))
+    assert phase_relation(scramble_phases(nets, np.random.default_rng(2)), 0) < 0.4
 
 
 def test_first_crossing_against_a_loop():

@@ -63,6 +63,9 @@ __all__ = [
     "dominant_frequencies",
     "project_frequencies",
     "ablate_frequencies",
+    "energy_matched_shrink",
+    "scramble_phases",
+    "phase_relation",
     "pair_metrics",
     "first_crossing",
     "discrete_log_order",
@@ -849,6 +852,85 @@ def energy_matched_shrink(nets: PairMLPs, rank: int = 1) -> PairMLPs:
     w_in = torch.as_tensor(np.concatenate(parts, axis=1), dtype=nets.w_in.dtype)
     return PairMLPs(w_in, nets.b_in.detach().clone(), nets.w_out.detach().clone(),
                     nets.b_out.detach().clone())
+
+
+def scramble_phases(nets: PairMLPs, rng, rank: int = 1) -> PairMLPs:
+    """A copy of ``nets`` whose first-layer functions keep every frequency's energy but have
+    the phase of their own ``rank``-th strongest frequency rotated at random.
+
+    Each hidden unit's weights from ``a``, and separately from ``b``, are a function on
+    ``Z_p``; the Fourier coefficient of its own frequency is multiplied by ``exp(i theta)``
+    with ``theta`` drawn uniformly in ``[0, 2 pi)``, independently for ``a`` and ``b``. The
+    energy in every frequency (so the concentration and the dominant frequency) is unchanged;
+    only the phases, and so their alignment with the other layer, are lost. Biases and the
+    output layer are unchanged. The control that keeps the spectrum exactly, where
+    :func:`energy_matched_shrink` keeps only the energy.
+
+    Parameters
+    ----------
+    nets : PairMLPs
+    rng : numpy.random.Generator
+        Draws the phases (one per member, unit and part).
+    rank : int
+        1 rotates each function's strongest frequency, 2 the runner-up, ...
+
+    Example
+    -------
+    >>> nets = init_pair_mlps(7, hidden=4, seeds=[0])
+    >>> mixed = scramble_phases(nets, np.random.default_rng(0))
+    >>> bool(np.allclose(fourier_energy(mixed.input_weights(0, "b")),
+    ...                  fourier_energy(nets.input_weights(0, "b")), rtol=1e-4))
+    True
+    """
+    rng = check_rng(rng)
+    p = nets.p
+    w = nets.w_in.detach().numpy().astype(np.float64)
+    parts = []
+    for rows in (slice(0, p), slice(p, 2 * p)):
+        functions = np.swapaxes(w[:, rows], 1, 2)            # (K, H, p): one per unit
+        own = dominant_frequencies(functions, rank)[..., None]
+        spectrum = np.fft.rfft(functions, axis=-1)
+        turn = np.exp(1j * rng.uniform(0, 2 * np.pi, size=own.shape))
+        np.put_along_axis(spectrum, own, np.take_along_axis(spectrum, own, axis=-1) * turn,
+                          axis=-1)
+        parts.append(np.swapaxes(np.fft.irfft(spectrum, n=p, axis=-1), 1, 2))
+    w_in = torch.as_tensor(np.concatenate(parts, axis=1), dtype=nets.w_in.dtype)
+    return PairMLPs(w_in, nets.b_in.detach().clone(), nets.w_out.detach().clone(),
+                    nets.b_out.detach().clone())
+
+
+def phase_relation(nets: PairMLPs, member: int) -> float:
+    """How closely a member's hidden units obey the phase relation of the analytic solution.
+
+    Unit ``h`` reads ``a`` and ``b`` through its input weights and writes to the output
+    ``c`` through row ``h`` of ``w_out``: three functions on ``Z_p``. With ``k`` the
+    strongest frequency of its ``a``-weights, let ``phi``, ``psi`` and ``chi`` be the phases
+    of their discrete Fourier coefficients at ``k`` (``angle(rfft(x)[k])``). In Gromov's
+    construction for modular addition, ``w_a = cos(2 pi k a / p + phi)``,
+    ``w_b = cos(2 pi k b / p + psi)`` and ``w_out = cos(2 pi k c / p + phi + psi)``, so the
+    unit's product term peaks at ``c = a + b``. Returns the circular resultant
+    ``|mean_h exp(i (chi - phi - psi))|``: 1 when every unit obeys ``chi = phi + psi``, about
+    ``1 / sqrt(H)`` for unrelated phases.
+
+    Example
+    -------
+    >>> p, k, H = 11, 3, 6
+    >>> rng = np.random.default_rng(0)
+    >>> phi, psi = rng.uniform(0, 2 * np.pi, (2, H, 1))
+    >>> x = 2 * np.pi * k * np.arange(p) / p
+    >>> w_in = torch.tensor(np.concatenate([np.cos(x + phi), np.cos(x + psi)], 1).T[None])
+    >>> w_out = torch.tensor(np.cos(x + phi + psi)[None])
+    >>> nets = PairMLPs(w_in, torch.zeros(1, H), w_out, torch.zeros(1, p))
+    >>> round(phase_relation(nets, 0), 6)
+    1.0
+    """
+    k = check_int("member", member, 0, nets.n_members - 1)
+    wa, wb = nets.input_weights(k, "a"), nets.input_weights(k, "b")
+    wo = nets.w_out[k].detach().numpy().astype(np.float64)           # (H, p): one per unit
+    own = dominant_frequencies(wa)[:, None]
+    phase = [np.angle(np.take_along_axis(np.fft.rfft(x, axis=-1), own, axis=-1))[:, 0]
+             for x in (wa, wb, wo)]
+    return float(np.abs(np.mean(np.exp(1j * (phase[2] - phase[0] - phase[1])))))
 
 
 def _score(logits: torch.Tensor, tables, pairs, K: int, p: int):
