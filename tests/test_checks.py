@@ -152,3 +152,11 @@ def test_interpolation_width_is_the_reference_lab_1_can_import():
         interpolation_width([2, 4], [[1.0, 1.0]], 1.5)
     with pytest.raises(TypeError, match="widths"):
         interpolation_width(4, [[1.0]], 0.0)
+
+
+def test_describe_case_shows_small_inputs_whole_and_large_ones_by_shape():
+    from utils.checks import describe_case
+    assert describe_case(([1, 2], 0.5)) == "([1, 2], 0.5)"
+    assert describe_case({"eps": 0.01, "widths": np.arange(3)}) == "eps=0.01, widths=array([0, 1, 2])"
+    assert describe_case((np.ones((4, 5)),)) == "(an array of shape (4, 5) (float64),)"
+    assert len(describe_case(("x" * 1000,), limit=50)) <= 60
