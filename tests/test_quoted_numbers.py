@@ -53,12 +53,17 @@ def test_a_changed_output_changes_the_quote_and_a_vanished_one_fails(tmp_path):
     lab = tmp_path / "labs" / f"{quote.lab}.ipynb"
     shutil.copy(ROOT / "labs" / f"{quote.lab}.ipynb", lab)
     nb = nbformat.read(lab, as_version=4)
-    claims = next(c for c in nb.cells if "claims" in c.metadata.get("tags", []))
-    old = quote.value()
-    claims.outputs[0]["text"] = "".join(claims.outputs[0]["text"]).replace(f"test ~{old})", "test ~1234)")
+    cell = (nb.cells[quote.cell] if isinstance(quote.cell, int)
+            else next(c for c in nb.cells if quote.cell in c.metadata.get("tags", [])))
+    pattern = re.compile(quote.pattern)
+    output = next(o for o in cell.outputs if pattern.search("".join(o.get("text", ""))))
+    text = "".join(output["text"])
+    found = pattern.search(text)
+    output["text"] = text[:found.start(1)] + "1234" + text[found.end(1):]
     nbformat.write(nb, lab)
     assert quote.value(tmp_path) == "1234"
-    claims.outputs[0]["text"] = "All claims hold."
+    for o in cell.outputs:
+        o["text"] = "All claims hold."
     nbformat.write(nb, lab)
     with pytest.raises(ValueError, match="did the lab change what it prints"):
         quote.value(tmp_path)
