@@ -8,7 +8,8 @@
    navigation (or the page's contents) as a dialog, and on a wide one it folds the left
    sidebar away and back. tests/test_browser.py clicks them at 390 and 1280 px.
 
-   Names. The navigation's expand arrows get a label a screen reader can say.
+   Names. The navigation's expand arrows get a label a screen reader can say, and the
+   bibliography loses a list role its children do not fit.
 
    Figures. A figure with several panels side by side is much wider than tall; shrunk to a
    phone's column its axis labels are too small to read. Each such image is put in a box
@@ -53,7 +54,7 @@
   // The navigation's expand arrows (a <summary> holding only an icon) get a name that a
   // screen reader can say: "Pages under For instructors".
   function nameExpandArrows() {
-    document.querySelectorAll("nav summary").forEach((summary) => {
+    document.querySelectorAll("summary").forEach((summary) => {
       if (summary.textContent.trim() || summary.getAttribute("aria-label")) return;
       const item = summary.closest("li");
       const link = item && item.querySelector(":scope > a");
@@ -62,8 +63,18 @@
     });
   }
 
+  // The bibliography's container says role="list", but its children are entries and anchors,
+  // not list items: a screen reader would announce a list it cannot walk (axe:
+  // aria-required-children, critical). Its entries keep their own role (doc-biblioentry).
+  function unlistBibliography() {
+    document.querySelectorAll('.citation-list[role="list"]').forEach((list) => {
+      list.removeAttribute("role");
+    });
+  }
+
   function start() {
     nameExpandArrows();
+    unlistBibliography();
     forwardToggles(".primary-toggle");
     forwardToggles(".secondary-toggle");
     boxWideFigures();
