@@ -23,9 +23,7 @@ from __future__ import annotations
 import functools
 import http.server
 import io
-import os
 import re
-import shutil
 import threading
 import traceback
 from pathlib import Path
@@ -34,6 +32,7 @@ from urllib.parse import urlparse
 import pytest
 
 from conftest import ROOT, toc_files
+from coursetools.pdf import find_chromium  # the Chromium the print edition drives too
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
@@ -47,16 +46,6 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 # The two screens every page is read on: a laptop, and a phone (an iPhone 12-15's viewport).
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-def find_chromium() -> str | None:
-    """The Chromium to drive: $CHROMIUM if set, else the first one on PATH."""
-    if os.environ.get("CHROMIUM"):
-        return os.environ["CHROMIUM"]
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
 
 
 @pytest.fixture(scope="module")
