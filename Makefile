@@ -202,6 +202,7 @@ lock: $(STAMP)
 	   echo "# Do not edit by hand."; \
 	   $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt
 	@echo "constraints.txt regenerated"
+	$(PY) -m coursetools.student_lock
 
 clean:
 	rm -rf _build

@@ -8,8 +8,9 @@
 
 each unpacking to one folder that holds the student notebook(s), the ``utils`` package the
 labs import (without the instructors' tooling: the grader, the student-version and benchmark
-tools), ``requirements-student.txt`` as its ``requirements.txt`` (what the labs need and
-JupyterLab, nothing of the course's tooling) with ``constraints.txt`` (the exact versions),
+tools), the three files of ``student/`` (``requirements.txt``: PyTorch's CPU build and
+``requirements-labs.txt``, what the labs need and JupyterLab, nothing of the course's
+tooling; ``constraints.txt``, the exact versions for every platform), the licenses,
 and a README for students on setting up on Linux, macOS or Windows, running, handing in,
 and the book's address (:func:`coursetools.standalone.book_url`). A notebook sitting next to ``utils/``
 imports it without any path setting, since Jupyter starts the kernel in the notebook's folder.
@@ -48,15 +49,17 @@ from coursetools.notebooks import REPO_ROOT, read_notebook, write_student_versio
 from coursetools.release import version_note
 from coursetools.standalone import book_url
 
-__all__ = ["ALL_LABS_NAME", "STUDENT_README", "STUDENT_REQUIREMENTS", "student_readme", "handout_files",
+__all__ = ["ALL_LABS_NAME", "STUDENT_README", "STUDENT_FILES", "student_readme", "handout_files",
            "pack_handouts", "publish_handouts", "main", "setup"]
 
 #: Stem of the archive holding every lab.
 ALL_LABS_NAME = "science-of-dl-labs"
 
-#: The student requirements: what the labs import and JupyterLab, none of the course's tooling.
-#: A handout ships it as its ``requirements.txt``.
-STUDENT_REQUIREMENTS = "requirements-student.txt"
+#: The student's requirements, shipped under these names: PyTorch's CPU build then the labs'
+#: packages and JupyterLab (none of the course's tooling), and their lock for every platform
+#: (:mod:`coursetools.student_lock`).
+STUDENT_FILES = ("student/requirements.txt", "student/requirements-labs.txt",
+                 "student/constraints.txt")
 
 # A fixed timestamp for every archive member, so the same inputs give the same zip bytes.
 _DATE = (2026, 1, 1, 0, 0, 0)
@@ -67,8 +70,10 @@ STUDENT_README = """\
 This folder holds {what}, with the solutions removed, and what it needs to run:
 
 - `utils/`: the course's toolkit, which the labs import (`import utils`);
-- `requirements.txt`: the packages the labs need, and JupyterLab to run them (nothing else);
-- `constraints.txt`: the exact version of every package, as the course tests them.
+- `requirements.txt`: PyTorch (its CPU build), then `requirements-labs.txt`: the packages
+  the labs need, and JupyterLab to run them (nothing else);
+- `constraints.txt`: the exact version of every package on Linux, macOS and Windows, as the
+  course tests them.
 
 {book}
 
@@ -141,9 +146,10 @@ laptop CPU.
 - **Linux: `Cannot install torch==2.13.0+cpu` or `No matching distribution found for
   torch==2.13.0+cpu`, after warnings `Retrying ... /whl/cpu/torch/`.** pip could not reach
   PyTorch's index (download.pytorch.org). Check your network (or proxy) and run
-  `pip install -r requirements.txt` again. Do not install `torch`
-  from PyPI by hand on Linux: that build brings CUDA and about 3.5 GB of `nvidia-...`
-  packages that the labs never use.
+  `pip install -r requirements.txt` again. If that index is blocked where you are, PyPI's
+  build works too, at a cost: on Linux it brings CUDA, about 3.5 GB of `nvidia-...`
+  packages the labs never use (about 5 GB in `.venv` in all). If you accept that, install it
+  and the rest in one line instead: `pip install torch==2.13.0 -r requirements-labs.txt`.
 - **`No matching distribution found` for other packages, or errors building numpy**: your
   Python is not 3.11, 3.12 or 3.13, or it is a 32-bit one. Install one of them
   (python.org), delete `.venv` and create it again with that Python.
@@ -183,23 +189,22 @@ def handout_files(repo_root: str | os.PathLike = REPO_ROOT) -> dict[str, Path]:
     """What every handout ships besides the notebooks: archive name -> file on disk.
 
     The ``utils`` package whole (its ``.py`` files; the course tooling lives apart, in
-    :mod:`coursetools`), the student requirements (:data:`STUDENT_REQUIREMENTS`, shipped as
-    ``requirements.txt``), ``constraints.txt`` and the two licenses (``LICENSE`` for the
+    :mod:`coursetools`), the student requirements (:data:`STUDENT_FILES`: ``requirements.txt``,
+    ``requirements-labs.txt``, ``constraints.txt``) and the two licenses (``LICENSE`` for the
     prose, ``LICENSE-CODE`` for the code), so a handout passed on carries its terms.
 
     Examples
     --------
     >>> files = handout_files()
-    >>> "utils/checks.py" in files, files["requirements.txt"].name
-    (True, 'requirements-student.txt')
+    >>> "utils/checks.py" in files, files["constraints.txt"].parent.name
+    (True, 'student')
     >>> any(name.startswith("coursetools/") for name in files)
     False
     """
     root = Path(repo_root)
     files = {f"utils/{path.name}": path for path in sorted((root / "utils").glob("*.py"))}
-    for name, source in (("requirements.txt", STUDENT_REQUIREMENTS),
-                         ("constraints.txt", "constraints.txt"),
-                         ("LICENSE", "LICENSE"), ("LICENSE-CODE", "LICENSE-CODE")):
+    for name, source in [(Path(source).name, source) for source in STUDENT_FILES] + [
+            ("LICENSE", "LICENSE"), ("LICENSE-CODE", "LICENSE-CODE")]:
         if not (root / source).is_file():
             raise ValueError(f"{root / source} is missing; a handout needs it to set up")
         files[name] = root / source

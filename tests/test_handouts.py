@@ -46,7 +46,8 @@ def test_one_archive_per_lab_and_one_for_all(student_dir, tmp_path):
         nb = nbformat.reads(archive.read("00_first_experiment/00_first_experiment.ipynb"),
                             as_version=4)
         readme = archive.read("00_first_experiment/README.md").decode()
-    for name in ("README.md", "requirements.txt", "constraints.txt", "utils/__init__.py",
+    for name in ("README.md", "requirements.txt", "requirements-labs.txt", "constraints.txt",
+                 "LICENSE", "LICENSE-CODE", "utils/__init__.py",
                  "utils/checks.py", "00_first_experiment.ipynb"):
         assert f"00_first_experiment/{name}" in names
     assert not any("coursetools" in name for name in names)
@@ -57,9 +58,9 @@ def test_one_archive_per_lab_and_one_for_all(student_dir, tmp_path):
     assert nb.metadata.course_lab == "00_first_experiment" and nb.metadata.student_version
     assert "Python 3.11, 3.12 or 3.13" in readme and "download.pytorch.org" in readme
     with zipfile.ZipFile(written[0]) as archive:
-        shipped_requirements = archive.read("00_first_experiment/requirements.txt").decode()
-    assert shipped_requirements == (REPO_ROOT / "requirements-student.txt").read_text(), \
-        "a handout ships the student requirements as its requirements.txt"
+        for name in ("requirements.txt", "requirements-labs.txt", "constraints.txt"):
+            assert archive.read(f"00_first_experiment/{name}").decode() == (
+                REPO_ROOT / "student" / name).read_text(), f"a handout ships student/{name}"
     # the notebook in _build/student is stamped the same way
     assert read_notebook(student_dir / LAB0.name).metadata.course_lab == "00_first_experiment"
 
@@ -151,7 +152,8 @@ def requirement_names(path) -> dict[str, str]:
 
 
 def test_student_requirements_hold_what_the_labs_import_and_no_tooling():
-    student = requirement_names(REPO_ROOT / "requirements-student.txt")
+    student = requirement_names(REPO_ROOT / "student" / "requirements-labs.txt")
+    student |= requirement_names(REPO_ROOT / "student" / "requirements.txt")
     assert not set(TOOLING_PACKAGES) & set(student), "course tooling in the student requirements"
     course = requirement_names(REPO_ROOT / "requirements.txt")
     for name, line in student.items():  # the same pins as the course (torch: its CPU build)
@@ -177,12 +179,16 @@ def test_student_requirements_hold_what_the_labs_import_and_no_tooling():
     # cycler with matplotlib); JupyterLab and the kernel are there to run the notebooks.
     for name in ("torch", "numpy", "scipy", "scikit-learn", "pandas", "matplotlib", "pillow",
                  "joblib", "tqdm", "ipywidgets", "ipykernel", "jupyterlab"):
-        assert name in student, f"{name} is missing from requirements-student.txt"
+        assert name in student, f"{name} is missing from student/requirements-labs.txt"
 
 
 def test_linux_takes_only_pytorchs_cpu_build():
     """On Linux, PyPI's torch brings CUDA: only the +cpu build from PyTorch's index may do."""
-    text = (REPO_ROOT / "requirements-student.txt").read_text()
+    text = (REPO_ROOT / "student" / "requirements.txt").read_text()
+    assert "-r requirements-labs.txt" in text
+    labs = (REPO_ROOT / "student" / "requirements-labs.txt").read_text()
+    assert "--constraint constraints.txt" in labs and "torch" not in requirement_names(
+        REPO_ROOT / "student" / "requirements-labs.txt")
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in text
     torch_lines = [line for line in text.splitlines() if line.startswith("torch")]
     assert 'torch==2.13.0+cpu ; sys_platform == "linux"' in torch_lines

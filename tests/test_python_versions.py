@@ -1,7 +1,7 @@
 """The course supports Python 3.11 (3.11.5 or newer), 3.12 and 3.13, and refuses older ones.
 
-Three checks: the student requirements of the handouts (requirements-student.txt with
-constraints.txt) resolve on each version for Linux x86-64, macOS arm64 and Windows x86-64,
+Three checks: the student requirements of the handouts (student/, with their lock
+student/constraints.txt) resolve on each version for Linux x86-64, macOS arm64 and Windows x86-64,
 without any of the course's tooling; every pin of requirements.txt + constraints.txt resolves for each version (uv
 reads PyPI's metadata, from its cache when it can, so this takes seconds and needs no
 interpreter of that version), and
@@ -92,24 +92,19 @@ NOT_FOR_STUDENTS = re.compile(r"^(jupyter-book|sphinx|pytest|nbval|pytest-xdist|
 
 
 def student_requirements(tmp_path: Path) -> Path:
-    """requirements-student.txt as uv can resolve it here, from PyPI alone.
+    """The handout's requirements as uv can resolve them here, from PyPI alone.
 
-    PyTorch's CPU index is not one uv reaches from CI, so its line is dropped and torch is
-    resolved as PyPI's ``torch==2.13.0`` (on Linux that is the CUDA build, whose nvidia
-    packages are left out below: the handout's Linux line accepts only ``+cpu``, which
-    test_handouts.py checks). The constraints file is named by its full path.
+    PyTorch's CPU index is not one uv reaches from CI, so torch is resolved as PyPI's
+    ``torch==2.13.0`` (on Linux that is the CUDA build, whose nvidia packages are left out
+    below: the handout's Linux line accepts only ``+cpu``, which test_handouts.py checks).
+    The labs' packages are constrained by the handout's lock, student/constraints.txt.
     """
-    lines = []
-    for line in (ROOT / "requirements-student.txt").read_text().splitlines():
-        if line.startswith("--extra-index-url"):
-            continue
-        if line.startswith("torch=="):
-            line = "torch==2.13.0"
-        if line.startswith("--constraint"):
-            line = f"--constraint {ROOT / line.split()[1]}"
-        lines.append(line)
+    student = ROOT / "student"
+    lines = ["torch==2.13.0", f"--constraint {student / 'constraints.txt'}"]
+    lines += [line for line in (student / "requirements-labs.txt").read_text().splitlines()
+              if not line.startswith("--constraint")]
     path = tmp_path / "requirements-student.txt"
-    path.write_text("\n".join(dict.fromkeys(lines)) + "\n")  # one torch line
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 
@@ -126,6 +121,43 @@ def test_student_requirements_resolve_on_every_platform(version, platform, tmp_p
         resolved = re.sub(r"^(nvidia-[\w-]+|triton|cuda-[\w-]+)==.*$", "", resolved, flags=re.M)
     tooling = NOT_FOR_STUDENTS.findall(resolved)
     assert not tooling, f"{platform}, Python {version}: the student install brings {tooling}"
+    # Every package this platform installs is pinned by the handout's lock.
+    locked = set(pins((ROOT / "student" / "constraints.txt").read_text())) | {"torch"}
+    unlocked = set(pins(resolved)) - locked
+    assert not unlocked, f"{platform}, Python {version}: not in student/constraints.txt: {unlocked}"
+
+
+def pins(text: str) -> dict[str, str]:
+    """Package name (normalised) -> version, for the ``name==version`` lines of a lock."""
+    found = {}
+    for line in text.splitlines():
+        match = re.match(r"^([A-Za-z0-9][\w.-]*)==([^\s;]+)", line)
+        if match:
+            found[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2]
+    return found
+
+
+def test_the_student_lock_is_current_and_agrees_with_the_course_lock():
+    """student/constraints.txt is what `make lock` writes now, and every package it shares
+    with the course's lock has the version CI tests."""
+    from coursetools.student_lock import LockError, lock_text, resolve as resolve_lock
+
+    uv()  # skip without uv
+    committed = (ROOT / "student" / "constraints.txt").read_text()
+    try:
+        try:
+            fresh = lock_text(resolve_lock(offline=True))
+        except LockError:
+            fresh = lock_text(resolve_lock(offline=False))
+    except LockError as error:
+        if "error sending request" in str(error) or "dns" in str(error).lower():
+            pytest.skip(f"PyPI could not be reached to resolve the student lock: {error}"[:300])
+        raise
+    assert fresh == committed, "student/constraints.txt is stale: run `make lock`"
+    course = pins((ROOT / "constraints.txt").read_text())
+    differ = {name: (version, course[name]) for name, version in pins(committed).items()
+              if name in course and course[name] != version}
+    assert not differ, f"student lock vs course lock (student, course): {differ}"
 
 
 @pytest.mark.parametrize("mac, macos", [("x86_64-apple-darwin", "14.0"),
