@@ -805,7 +805,7 @@ def feature_responses_gd(U, strengths, steps: int, lr: float = 0.1, lam: float =
     if s.shape != (U.shape[1],) or not np.all(np.isfinite(s)) or (s <= 0).any():
         raise ValueError(f"strengths must be {U.shape[1]} positive numbers, one per column "
                          f"of U, got {strengths!r}")
-    steps = check_int("steps", steps, minimum=0, maximum=10_000_000)
+    steps = check_int("steps", steps, minimum=0, maximum=1_000_000)
     lr = check_real("lr", lr, 0.0, low_open=True)
     lam = check_real("lam", lam, 0.0)
     if penalty not in ("none", "sd", "wd"):
