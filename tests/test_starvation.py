@@ -6,7 +6,7 @@ from sklearn.metrics import mutual_info_score
 from utils.checks import CheckFailed, check_function
 from utils.starvation import (agreement, bisect_to_boundary, distance_to_boundary,
                               explained_information, linear_slabs, margin, mutual_information,
-                              feature_responses, plot_decision_boundary,
+                              feature_responses, feature_responses_gd, plot_decision_boundary,
                               randomization_test, randomize_coordinates, score_function,
                               spectral_decoupling)
 from utils.training import train
@@ -438,3 +438,63 @@ def test_feature_responses_rejects_bad_arguments(args, match):
         feature_responses(*args)
     with pytest.raises(ValueError, match="penalty"):
         feature_responses(np.eye(2), [1.0, 1.0], 0.01, penalty="l1")
+
+
+# --- feature_responses_gd -------------------------------------------------------------------
+
+def _authors_gd(U, s, steps, lr_sum, ridge_coef=0.0, sd_coef=0.0, seed=1235):
+    # The loop of Pezeshki et al.'s Figure_6/toy_fig_6.py, written independently: an explicit
+    # feature matrix Phi = U S V^T (V from an SVD of random numbers), labels +1, summed loss
+    # with plain gradient descent on theta from 0; returns U^T Phi theta.
+    V = np.linalg.svd(np.random.RandomState(seed).randn(len(s), len(s)))[2]
+    phi = U @ np.diag(s) @ V
+    theta = np.zeros(len(s))
+    for _ in range(steps):
+        out = phi @ theta
+        grad = -(phi.T @ (1.0 / (1.0 + np.exp(out))))
+        grad = grad + ridge_coef * theta + 2 * sd_coef * phi.T @ out
+        theta -= lr_sum * grad
+    return U.T @ (phi @ theta)
+
+
+def test_feature_responses_gd_matches_the_authors_loop_and_the_fixed_points():
+    U = np.array([[np.sqrt(0.75), -0.5], [0.5, np.sqrt(0.75)]])
+    for s1 in (2.0, 6.0):
+        # their lr 0.05 on the summed loss is lr 0.1 on the mean
+        assert feature_responses_gd(U, [s1, 2.0], 3000, lr=0.1) == pytest.approx(
+            _authors_gd(U, [s1, 2.0], 3000, 0.05), rel=1e-9)
+        # their ridge 0.5/C ||theta||^2 (C = 100) is lam = 0.005 in the mean form
+        assert feature_responses_gd(U, [s1, 2.0], 500, lr=0.1, lam=0.005, penalty="wd") == \
+            pytest.approx(_authors_gd(U, [s1, 2.0], 500, 0.05, ridge_coef=0.01), rel=1e-9)
+        assert feature_responses_gd(U, [s1, 2.0], 500, lr=0.1, lam=0.002, penalty="sd") == \
+            pytest.approx(_authors_gd(U, [s1, 2.0], 500, 0.05, sd_coef=0.001), rel=1e-9)
+    # long enough, the penalized runs reach the optimum that Newton's method finds
+    for penalty in ("wd", "sd"):
+        assert feature_responses_gd(U, [4.0, 2.0], 100_000, lr=0.1, lam=0.01,
+                                    penalty=penalty) == pytest.approx(
+            feature_responses(U, [4.0, 2.0], 0.01, penalty), abs=1e-6)
+
+
+def test_feature_responses_gd_plain_training_starves_for_one_sign_of_the_coupling_only():
+    U = np.array([[np.sqrt(0.75), -0.5], [0.5, np.sqrt(0.75)]])
+    weak = [feature_responses_gd(U, [s1, 2.0], 5000)[1] for s1 in (2.0, 6.0)]
+    assert 1 - weak[1] / weak[0] == pytest.approx(0.38, abs=0.01)    # the referee's -38 %
+    opposite = [feature_responses_gd(U.T, [s1, 2.0], 5000)[1] for s1 in (2.0, 6.0)]
+    assert opposite[1] >= opposite[0]
+    assert np.array_equal(feature_responses_gd(U, [3.0, 2.0], 0), np.zeros(2))
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(U=np.ones((2, 2)), strengths=[1.0, 1.0], steps=10), ValueError, "orthonormal"),
+    (dict(U=np.eye(2), strengths=[1.0], steps=10), ValueError, "strengths"),
+    (dict(U=np.eye(2), strengths=[1.0, 1.0], steps=-1), ValueError, "steps"),
+    (dict(U=np.eye(2), strengths=[1.0, 1.0], steps=1.5), ValueError, "steps"),
+    (dict(U=np.eye(2), strengths=[1.0, 1.0], steps=10, lr=0.0), ValueError, "lr"),
+    (dict(U=np.eye(2), strengths=[1.0, 1.0], steps=10, penalty="l1", lam=0.1), ValueError,
+     "penalty"),
+    (dict(U=np.eye(2), strengths=[1.0, 1.0], steps=10, penalty="sd"), ValueError, "lam"),
+    (dict(U=np.eye(2), strengths=[1.0, 1.0], steps=10, lam=0.1), ValueError, "lam"),
+])
+def test_feature_responses_gd_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        feature_responses_gd(**kwargs)

@@ -17,7 +17,9 @@ Used by Lab 4. The two-moons-with-a-gap data set lives in :mod:`utils.data`
 - :func:`spectral_decoupling_margin`: the margin at which the penalty stops an example's
   logit, the root of sigma(-m) = lambda m;
 - :func:`feature_responses`: the linearized model's response to each singular direction of
-  the label-weighted feature matrix at the optimum, under spectral decoupling or weight decay.
+  the label-weighted feature matrix at the optimum, under spectral decoupling or weight decay,
+  and :func:`feature_responses_gd`, the same responses after a finite number of gradient steps
+  (with no penalty: plain training).
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ __all__ = [
     "permute_within_class",
     "spectral_decoupling_margin",
     "feature_responses",
+    "feature_responses_gd",
 ]
 
 
@@ -754,4 +757,71 @@ def feature_responses(U, strengths, lam: float, penalty: str = "sd", tol: float 
         while objective(w - t * step) > f0 - 1e-4 * t * grad @ step and t > 1e-10:
             t /= 2                              # backtracking (Armijo)
         w = w - t * step
+    return s * w
+
+
+def feature_responses_gd(U, strengths, steps: int, lr: float = 0.1, lam: float = 0.0,
+                         penalty: str = "none") -> np.ndarray:
+    """Responses to each feature direction after ``steps`` steps of full-batch gradient descent.
+
+    The model of :func:`feature_responses` (margins m = U z, z = diag(strengths) V^T theta),
+    trained from theta = 0 on mean_i log(1 + exp(-m_i)) plus, if asked, the same penalty:
+    ``penalty="none"`` is plain training (no fixed point: the margins grow for ever, so the
+    responses depend on ``steps``), ``"sd"`` and ``"wd"`` add spectral decoupling or the ridge
+    term with strength ``lam``. Pezeshki et al.'s Figure-6 script sums the loss over its two
+    examples with learning rate 0.05, which is ``lr=0.1`` here.
+
+    Parameters
+    ----------
+    U : array, shape (n, r)
+        Orthonormal columns (U^T U = I), r <= n.
+    strengths : array, shape (r,)
+        Singular values, > 0.
+    steps : int
+        Number of gradient steps, >= 0.
+    lr : float
+        Learning rate, > 0.
+    lam : float
+        Penalty strength, >= 0 (must be > 0 for "sd" and "wd", and 0 for "none").
+    penalty : {"none", "sd", "wd"}
+
+    Returns
+    -------
+    ndarray, shape (r,)
+
+    Examples
+    --------
+    >>> U = np.array([[np.sqrt(0.75), -0.5], [0.5, np.sqrt(0.75)]])
+    >>> weak = [feature_responses_gd(U, [s1, 2.0], steps=5000)[1] for s1 in (2.0, 6.0)]
+    >>> bool(weak[1] < 0.7 * weak[0])      # the weak response falls as the strong one grows
+    True
+    """
+    U = np.asarray(U, dtype=float)
+    if U.ndim != 2 or U.shape[1] == 0 or U.shape[1] > U.shape[0]:
+        raise ValueError(f"U must be an (n, r) array with 1 <= r <= n, got shape {U.shape}")
+    if not np.allclose(U.T @ U, np.eye(U.shape[1]), atol=1e-8):
+        raise ValueError("U must have orthonormal columns (U^T U = I)")
+    s = np.asarray(strengths, dtype=float)
+    if s.shape != (U.shape[1],) or not np.all(np.isfinite(s)) or (s <= 0).any():
+        raise ValueError(f"strengths must be {U.shape[1]} positive numbers, one per column "
+                         f"of U, got {strengths!r}")
+    steps = check_int("steps", steps, minimum=0, maximum=1_000_000)
+    lr = check_real("lr", lr, 0.0, low_open=True)
+    lam = check_real("lam", lam, 0.0)
+    if penalty not in ("none", "sd", "wd"):
+        raise ValueError(f"penalty must be 'none', 'sd' or 'wd', got {penalty!r}")
+    if (penalty == "none") != (lam == 0.0):
+        raise ValueError(f"lam must be 0 exactly when penalty is 'none', got lam={lam} with "
+                         f"penalty={penalty!r}")
+    n = U.shape[0]
+    A = U * s                                   # m = A w, with w = V^T theta
+    w = np.zeros(len(s))
+    for _ in range(steps):
+        m = A @ w
+        grad = A.T @ (-1.0 / (1.0 + np.exp(m))) / n
+        if penalty == "sd":
+            grad = grad + lam * A.T @ m / n
+        elif penalty == "wd":
+            grad = grad + lam * w
+        w = w - lr * grad
     return s * w

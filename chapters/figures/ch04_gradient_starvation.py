@@ -2,7 +2,8 @@
 
 Figure 1 is computed in closed form and by a few thousand steps of gradient descent on a
 two-parameter model (numpy); figure 2 trains two small networks on the moons with a gap
-(full batch, one thread, seeded), as in Lab 4 but shorter.
+(full batch, one thread, seeded), as in Lab 4 but shorter; figure 3 is Pezeshki et al.'s
+two-feature toy (the script of their Figure 6) with the solvers of ``utils.starvation``.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from utils.data import to_tensors, two_moons_with_gap  # noqa: E402
 from utils.models import mlp  # noqa: E402
 from utils.plotting import PALETTE, save_figure, use_style  # noqa: E402
 from utils.reproducibility import seed_everything  # noqa: E402
-from utils.starvation import plot_decision_boundary, spectral_decoupling  # noqa: E402
+from utils.starvation import (feature_responses, feature_responses_gd,  # noqa: E402
+                              plot_decision_boundary, spectral_decoupling)
 from utils.training import train  # noqa: E402
 
 
@@ -86,13 +88,45 @@ def figure_moons(path: pathlib.Path) -> pathlib.Path:
     return save_figure(fig, path)
 
 
+def figure_pezeshki_toy(path: pathlib.Path, mix: float = 0.5, lam: float = 0.01,
+                        steps: int = 5000) -> pathlib.Path:
+    """The weak direction's response against the strong one's strength, relative to s1 = 2.
+
+    Two examples, strengths (s1, 2), U a rotation with sin(delta) = ``mix`` (their script's
+    0.5): plain training after ``steps`` gradient steps (lr 0.1 on the mean loss, their 0.05 on
+    the summed one), the ridge fixed point and spectral decoupling's (both ``lam``), and plain
+    training with the coupling of the opposite sign (U transposed).
+    """
+    U = np.array([[np.sqrt(1 - mix ** 2), -mix], [mix, np.sqrt(1 - mix ** 2)]])
+    strong = np.array([2.0, 3.0, 4.0, 5.0, 6.0])
+    arms = [("plain training, %d steps" % steps, PALETTE[0], "o-",
+             lambda s: feature_responses_gd(U, s, steps)),
+            ("ridge penalty, fixed point", PALETTE[1], "^-",
+             lambda s: feature_responses(U, s, lam, "wd")),
+            ("spectral decoupling, fixed point", PALETTE[2], "s--",
+             lambda s: feature_responses(U, s, lam, "sd")),
+            ("plain training, coupling of the opposite sign", PALETTE[3], "o:",
+             lambda s: feature_responses_gd(U.T, s, steps))]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+    for k, (label, color, style, solve) in enumerate(arms):
+        weak = np.array([solve([s1, 2.0])[1] for s1 in strong])
+        hollow = {"markerfacecolor": "none", "markersize": 11} if k == 3 else {}
+        ax.plot(strong, weak / weak[0], style, color=color, label=label, **hollow)
+    ax.set(xlabel="strength $s_1$ of the strong direction (the weak one: 2)",
+           ylabel="response $z_2$ to the weak direction\n(relative to $s_1 = 2$)",
+           ylim=(0, 1.15), title="The loss starves the weak direction, with or without ridge; SD does not")
+    ax.legend(fontsize=8, loc="lower left")
+    return save_figure(fig, path)
+
+
 def make_figures(out_dir: pathlib.Path) -> list[pathlib.Path]:
     """Write the chapter's figures into ``out_dir`` and return their paths."""
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     use_style()
     return [figure_starvation_dynamics(out_dir / "ch04_starvation_dynamics.png"),
-            figure_moons(out_dir / "ch04_moons.png")]
+            figure_moons(out_dir / "ch04_moons.png"),
+            figure_pezeshki_toy(out_dir / "ch04_pezeshki_toy.png")]
 
 
 if __name__ == "__main__":
