@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from utils._validation import check_choice as check_argument_choice
+from utils._validation import check_option
 from utils._validation import check_finite
 from utils.bounds import binary_kl, kl_inverse, project_to_other_sphere
 from utils.checks import CheckFailed, check_array, check_choice, check_function, check_scalar
@@ -81,7 +81,7 @@ def test_check_choice_reads_a_one_element_array_and_array_options(capsys):
 def test_argument_choice_with_a_numpy_array_names_the_choices():
     with pytest.raises(ValueError, match=r"loss must be one of 'mse', 'logistic'; got an array "
                                          r"of shape \(1,\)"):
-        check_argument_choice("loss", np.array(["mse"]), ("mse", "logistic"))
+        check_option("loss", np.array(["mse"]), ("mse", "logistic"))
 
 
 def test_check_finite_counts_and_locates_nan():

@@ -47,7 +47,7 @@ from torch import nn
 from utils.models import mlp
 from utils.progress import progress_bar
 
-from ._validation import check_choice, check_int, check_real, check_rng
+from ._validation import check_int, check_option, check_real, check_rng
 
 __all__ = [
     "OPERATIONS",
@@ -106,7 +106,7 @@ def operation_table(p: int, operation: str = "add", rng=None) -> np.ndarray:
     (np.int64(2), np.int64(3), np.int64(2))
     """
     p = _check_p(p)
-    check_choice("operation", operation, OPERATIONS)
+    check_option("operation", operation, OPERATIONS)
     a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
     if operation == "add":
         return (a + b) % p
@@ -274,7 +274,7 @@ class PairMLPs:
         Row ``h`` is hidden unit ``h``'s weight on each value of ``a``: a function on
         ``Z_p`` whose Fourier spectrum :func:`fourier_energy` computes.
         """
-        check_choice("part", part, ("a", "b"))
+        check_option("part", part, ("a", "b"))
         k = check_int("member", member, 0, self.n_members - 1)
         rows = slice(0, self.p) if part == "a" else slice(self.p, 2 * self.p)
         return self.w_in[k, rows].detach().numpy().T.copy()
@@ -385,7 +385,7 @@ class GrokRun:
         >>> run.first_step("train_acc", 0.99, member=0)
         10
         """
-        check_choice("metric", metric, ("train_acc", "test_acc", "train_loss", "test_loss"))
+        check_option("metric", metric, ("train_acc", "test_acc", "train_loss", "test_loss"))
         values = getattr(self, metric)[member]
         reached = values >= threshold if metric.endswith("acc") else values <= threshold
         hits = np.flatnonzero(reached)

@@ -15,7 +15,7 @@ import numpy as np
 from cycler import cycler
 from PIL.PngImagePlugin import PngInfo
 
-from ._validation import check_choice, check_real
+from ._validation import check_option, check_real
 
 __all__ = ["PALETTE", "use_style", "band", "plot_band", "plot_digit_grid", "figure_content",
            "save_figure", "CONTENT_KEY"]
@@ -81,8 +81,8 @@ def band(ys, center: str = "mean", spread: str = "std",
     ys = np.asarray(ys, dtype=float)
     if ys.ndim != 2 or ys.shape[0] == 0:
         raise ValueError(f"ys must be 2-D (seeds x points), got shape {ys.shape}")
-    check_choice("center", center, ("mean", "median"))
-    check_choice("spread", spread, ("std", "quantile", "range"))
+    check_option("center", center, ("mean", "median"))
+    check_option("spread", spread, ("std", "quantile", "range"))
     level = check_real("level", level, 0.0, 1.0, low_open=True, high_open=True)
     mid = ys.mean(axis=0) if center == "mean" else np.median(ys, axis=0)
     if spread == "std":

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validation import check_choice, check_int, check_real
+from ._validation import check_int, check_option, check_real
 from .training import evaluate
 
 __all__ = [
@@ -158,7 +158,7 @@ def magnitude_masks(model_or_state, fraction: float | Mapping[str, float],
             [ True, False]])
     """
     weights = _weights(model_or_state)
-    check_choice("scope", scope, SCOPES)
+    check_option("scope", scope, SCOPES)
     if masks is None:
         masks = {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
     masks = _check_masks(masks, weights)
@@ -310,7 +310,7 @@ def iterative_magnitude_pruning(model: nn.Module, train_fn: Callable[[nn.Module]
     if not callable(train_fn):
         raise ValueError(f"train_fn must be callable, got {type(train_fn).__name__}")
     rounds = check_int("rounds", rounds, minimum=0)
-    check_choice("scope", scope, SCOPES)
+    check_option("scope", scope, SCOPES)
     start = copy.deepcopy(dict(reset_state if reset_state is not None else model.state_dict()))
     if masks is None:
         masks = {name: torch.ones_like(w, dtype=torch.bool)
