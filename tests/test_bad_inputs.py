@@ -272,7 +272,7 @@ def test_t2_train_ensemble_refuses_nan_inputs():
     from utils.ensembles import train_ensemble
     X = torch.full((8, 2), float("nan"))
     y = torch.zeros(8, dtype=torch.int64)
-    with pytest.raises(ValueError, match="X holds NaN or infinite values"):
+    with pytest.raises(ValueError, match=r"X holds 16 NaN or infinite value\(s\)"):
         train_ensemble([mlp(2, [3], 2)], X, y, epochs=1)
 
 

@@ -50,7 +50,7 @@ def test_bad_arguments():
         interactive_figure(lambda: None)
     with pytest.raises(ValueError, match="value widget"):
         interactive_figure(lambda k: None, k=3)
-    with pytest.raises(ValueError, match="draw must be a function"):
+    with pytest.raises(TypeError, match="draw must be a function"):
         interactive_figure("draw", k=widgets.IntSlider())
-    with pytest.raises(ValueError, match="must return a matplotlib Figure"):
+    with pytest.raises(TypeError, match="must return a matplotlib Figure"):
         interactive_figure(lambda k: 1, k=widgets.IntSlider())

@@ -52,5 +52,5 @@ def test_sweep_rejects_bad_arguments(kwargs, match):
 
 
 def test_sweep_rejects_non_callable():
-    with pytest.raises(ValueError, match="fn must be callable"):
+    with pytest.raises(TypeError, match="fn must be callable"):
         sweep(3)

@@ -109,9 +109,9 @@ def check_rng(rng) -> np.random.Generator:
                     f"got {type(rng).__name__}")
 
 
-def per_member(name: str, value, k: int, low: float, low_open: bool = False,
+def per_member(name: str, value, K: int, low: float, low_open: bool = False,
                high: float | None = None, high_open: bool = False) -> list[float]:
-    """A float for each of ``k`` members, from one number or a sequence of ``k``; each checked
+    """A float for each of ``K`` members, from one number or a sequence of ``K``; each checked
     with :func:`check_real` (the index is named when the values differ).
 
     Example
@@ -120,14 +120,14 @@ def per_member(name: str, value, k: int, low: float, low_open: bool = False,
     [0.1, 0.1, 0.1]
     """
     if isinstance(value, Real) and not isinstance(value, bool):
-        values = [value] * k
+        values = [value] * K
     elif isinstance(value, (list, tuple, np.ndarray)) and not isinstance(value, str):
         values = list(value)
-        if len(values) != k:
-            raise ValueError(f"{name} must be a float or a list of {k} floats (one per member), "
+        if len(values) != K:
+            raise ValueError(f"{name} must be a float or a list of {K} floats (one per member), "
                              f"got a list of {len(values)}")
     else:
-        raise TypeError(f"{name} must be a float or a list of {k} floats, "
+        raise TypeError(f"{name} must be a float or a list of {K} floats, "
                         f"got {type(value).__name__}")
     distinct = len({float(v) if isinstance(v, Real) else id(v) for v in values}) > 1
     return [check_real(f"{name}[{i}]" if distinct else name, v, low, high,

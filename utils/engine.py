@@ -4,7 +4,8 @@
 once) and :func:`utils.grokking.train_pair_mlps` (many, each on its own pairs) read their
 arguments into a :class:`TrainConfig` through :func:`make_config`, which holds every
 argument check once; the config then says when to evaluate and when to stop
-(:meth:`TrainConfig.evaluates_after`, :meth:`TrainConfig.target_reached`). The batched
+(:attr:`TrainConfig.eval_at`, :attr:`TrainConfig.last_step`,
+:meth:`TrainConfig.target_reached`). The batched
 parameters and their optimizers live in :mod:`utils.stack` and :mod:`utils.stack_optim`.
 
 Example
@@ -54,7 +55,7 @@ class TrainConfig:
     def eval_at(self) -> set[int]:
         """Steps within an epoch (1 .. steps_per_epoch) after which to evaluate."""
         points = np.linspace(0, self.steps_per_epoch, self.evals_per_epoch + 1)[1:]
-        return set(points.round().astype(int))
+        return {int(step) for step in points.round()}
 
     @property
     def last_step(self) -> int:

@@ -2,7 +2,7 @@
 
 The labs' sweeps train dozens of tiny networks. One at a time, each step of each network
 pays PyTorch's fixed cost per operation many times over, and that overhead, not arithmetic,
-sets the time. :func:`train_ensemble` trains k networks together: every step is a handful of
+sets the time. :func:`train_ensemble` trains K networks together: every step is a handful of
 batched matrix products over all of them, and the result for each network is what
 :func:`utils.training.train` would have given for it alone (same losses, optimizers,
 evaluation rows and stopping rules), up to float rounding.
@@ -59,18 +59,18 @@ def _check_targets(y: torch.Tensor, loss: str, n_out: int, name: str) -> None:
                          f"example (the models' outputs), got shape {tuple(y.shape)}")
 
 
-def _generators(generator, k: int) -> tuple[torch.Generator | None,
+def _generators(generator, K: int) -> tuple[torch.Generator | None,
                                             list[torch.Generator] | None]:
     """(the shared generator or None, the list of K own generators or None)."""
     if generator is None or isinstance(generator, torch.Generator):
         return generator, None
     if not isinstance(generator, (list, tuple)):
         raise TypeError(f"generator must be a torch.Generator (one order shared by all "
-                         f"models) or a list of {k} (one per model), got "
+                         f"models) or a list of {K} (one per model), got "
                          f"{type(generator).__name__}")
     gens = list(generator)
-    if len(gens) != k:
-        raise ValueError(f"generator must be one torch.Generator or a list of {k} (one per "
+    if len(gens) != K:
+        raise ValueError(f"generator must be one torch.Generator or a list of {K} (one per "
                          f"model), got a list of {len(gens)}")
     for i, g in enumerate(gens):
         if not isinstance(g, torch.Generator):
@@ -92,13 +92,13 @@ def _member_masks(masks, models: list[nn.Sequential],
     """Per model, per Linear layer: the weight's 0/1 mask as ``dtype``, or None (no mask)."""
     if masks is None:
         return None
-    k = len(models)
+    K = len(models)
     if not isinstance(masks, (list, tuple)):
-        raise TypeError(f"masks must be a list of {k} entries, one per model (None, a dict "
+        raise TypeError(f"masks must be a list of {K} entries, one per model (None, a dict "
                          f"of weight name -> 0/1 tensor as utils.pruning makes, or a list of "
                          f"one tensor or None per Linear layer), got {type(masks).__name__}")
-    if len(masks) != k:
-        raise ValueError(f"masks must hold one entry per model ({k}), got {len(masks)}")
+    if len(masks) != K:
+        raise ValueError(f"masks must hold one entry per model ({K}), got {len(masks)}")
     out = []
     for i, (entry, model) in enumerate(zip(masks, models)):
         linears = list(model)[0::2]
@@ -151,7 +151,7 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
                    masks: Sequence | None = None,
                    generator: torch.Generator | Sequence[torch.Generator] | None = None,
                    progress: bool = False) -> list[History]:
-    """Train ``k`` independent MLPs on ``(X, y)`` at once; return one History per network.
+    """Train K independent MLPs on ``(X, y)`` at once; return one History per network.
 
     Each network ends as :func:`utils.training.train` would leave it if trained alone from
     the same initial weights, with the same optimizer and the same minibatch order (to float
@@ -173,9 +173,9 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
         as :func:`utils.training.train`); 'adamw' shrinks the weights by ``lr *
         weight_decay`` apart from the gradient (decoupled, ``torch.optim.AdamW``). Note the
         defaults differ from :func:`utils.training.train`'s ('sgd', lr 0.1).
-    lr : float or list of k floats
+    lr : float or list of K floats
         Learning rate(s), > 0.
-    weight_decay : float or list of k floats
+    weight_decay : float or list of K floats
         Weight decay(s), >= 0.
     momentum : float
         SGD momentum in [0, 1) (only with ``optimizer='sgd'``).
@@ -211,7 +211,7 @@ def train_ensemble(models: Sequence[nn.Sequential], X: torch.Tensor, y: torch.Te
         start, its gradient is zeroed and it is zeroed again after every step, so it stays
         exactly 0 with every optimizer (as after :func:`utils.pruning.apply_masks`).
         Biases are never masked.
-    generator : torch.Generator or list of k torch.Generators, optional
+    generator : torch.Generator or list of K torch.Generators, optional
         Source of the minibatch order. One generator: every network sees the order
         :func:`utils.training.train` would draw from it (one shared order). A list:
         network k draws its own order from ``generator[k]``, as ``train(models[k], ...,
@@ -316,7 +316,7 @@ class _EnsembleRun:
     t + 1. Every network's batch is then the whole set as it is: an order would only permute
     the sums over examples (the generators are still drawn from, as ``train`` draws them).
     Minibatches of their own (``own``): each network's examples are gathered into a
-    ``(k, b, in)`` batch, rows in the stack's order.
+    ``(K, b, in)`` batch, rows in the stack's order.
     """
 
     def __init__(self, models, specs, cfg: TrainConfig, sets, callback, masks, generators):

@@ -139,7 +139,9 @@ def plot_digit_grid(images, titles=None, ncols: int = 8, size: float = 1.0):
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles must have one entry per image ({len(images)}), got "
                          f"{len(titles)}")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+    if isinstance(ncols, bool) or not isinstance(ncols, int):
+        raise TypeError(f"ncols must be a positive integer, got {ncols!r}")
+    if ncols < 1:
         raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
     ncols = min(ncols, len(images))
     nrows = -(-len(images) // ncols)
@@ -197,7 +199,7 @@ def figure_content(fig) -> dict:
     ('t', [{'x': [0.0, 1.0], 'y': [2.0, 3.0]}], ['a'])
     """
     if not isinstance(fig, plt.Figure):
-        raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     axes = []
     for ax in fig.axes:
         legend = ax.get_legend()
@@ -239,7 +241,7 @@ def save_figure(fig, path, **savefig_kwargs) -> Path:
     ('x.png', [])
     """
     if not isinstance(fig, plt.Figure):
-        raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a file name or a Path, got {type(path).__name__}")
     path = Path(path)

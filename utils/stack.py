@@ -24,7 +24,8 @@ narrow network's trajectory stays its own:
   of the sums inside a matrix product) differs from training the network alone.
 - padding a 4-unit network to 256 units would waste most of the arithmetic, so networks are
   sorted by size and split into groups, each padded only to its own widest member
-  (:func:`utils.stack_plan.plan_groups` picks the split that minimises an estimate of the time per step).
+  (:func:`utils.stack_plan.plan_groups` picks the split that minimises an estimate of the
+  time per step).
 - data order: with one ``generator`` every network sees the minibatch order
   :func:`utils.training.train` draws from it; with a list, network k draws its own order
   from ``generator[k]``, its minibatch is gathered into a ``(K, b, in)`` batch and the
@@ -113,10 +114,10 @@ class _Stack:
         0/1 mask of the weight: the member's mask, or ones, and 0 on the padding)."""
         pieces = []
         for g, w in zip(self.groups, self.widths):
-            k, fan_in, fan_out = len(g), w[l], w[l + 1]
-            W = torch.zeros(k, fan_out, fan_in, dtype=self.dtype)
-            keep = torch.zeros(k, fan_out, fan_in, dtype=self.dtype)
-            b = torch.zeros(k, fan_out, 1, dtype=self.dtype) if self.bias else None
+            K_g, fan_in, fan_out = len(g), w[l], w[l + 1]
+            W = torch.zeros(K_g, fan_out, fan_in, dtype=self.dtype)
+            keep = torch.zeros(K_g, fan_out, fan_in, dtype=self.dtype)
+            b = torch.zeros(K_g, fan_out, 1, dtype=self.dtype) if self.bias else None
             for j, m in enumerate(g):
                 linear = models[m][2 * l]
                 o, i = linear.weight.shape
@@ -125,7 +126,7 @@ class _Stack:
                 keep[j, :o, :i] = 1 if mask is None else mask
                 if b is not None:
                     b[j, :o, 0] = linear.bias.detach()
-            owner = torch.tensor(g, dtype=torch.long).view(k, 1, 1)
+            owner = torch.tensor(g, dtype=torch.long).view(K_g, 1, 1)
             pieces.append((W, b, owner.expand(W.shape),
                            owner.expand(b.shape) if b is not None else None, keep))
         if l > 0:

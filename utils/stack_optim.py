@@ -108,3 +108,34 @@ class _Optimizer:
         else:
             neg_step = (f["lr64"] / -bias_correction1).to(theta.dtype)
             theta.addcmul_(m / denom, neg_step)
+
+
+@torch.no_grad()
+def adamw_step(params: list[torch.Tensor], exp_avgs: list[torch.Tensor],
+               exp_avg_sqs: list[torch.Tensor], step: int, lr: torch.Tensor,
+               weight_decay: torch.Tensor, betas: tuple[float, float], eps: float) -> None:
+    """One AdamW step, as ``torch.optim.AdamW`` computes it, on stacked per-member tensors.
+
+    Every tensor in ``params`` has the members on its first axis (and its gradient in
+    ``.grad``); ``lr`` and ``weight_decay`` hold one value per member. Decoupled decay
+    (``w *= 1 - lr * weight_decay``), then Adam's moments and bias-corrected update;
+    ``step`` counts from 1.
+
+    Example
+    -------
+    >>> w = torch.ones(2, 3, requires_grad=True); w.grad = torch.ones(2, 3)
+    >>> m, v = [torch.zeros(2, 3)], [torch.zeros(2, 3)]
+    >>> adamw_step([w], m, v, 1, torch.tensor([0.1, 0.0]), torch.zeros(2), (0.9, 0.999), 1e-8)
+    >>> [round(x, 4) for x in w[:, 0].tolist()]  # first Adam step: lr times the sign
+    [0.9, 1.0]
+    """
+    beta1, beta2 = betas
+    bias1, bias2 = 1 - beta1 ** step, 1 - beta2 ** step
+    shrink, step_size = 1 - lr * weight_decay, lr / bias1
+    for t, m, v in zip(params, exp_avgs, exp_avg_sqs):
+        shape = (t.shape[0],) + (1,) * (t.ndim - 1)  # a per-member value against t
+        t.mul_(shrink.view(shape))
+        m.lerp_(t.grad, 1 - beta1)
+        v.mul_(beta2).addcmul_(t.grad, t.grad, value=1 - beta2)
+        denom = (v.sqrt() / bias2 ** 0.5).add_(eps)
+        t.sub_(m / denom * step_size.view(shape))

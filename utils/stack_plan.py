@@ -43,7 +43,8 @@ def _spec(model, i: int) -> _Spec:
     """Check that ``model`` is an MLP as :func:`utils.models.mlp` builds it; return its shape."""
     where = f"models[{i}]"
     if not isinstance(model, nn.Sequential) or len(model) == 0:
-        raise ValueError(f"{where} must be an MLP from utils.models.mlp (an nn.Sequential of "
+        error = ValueError if isinstance(model, nn.Sequential) else TypeError
+        raise error(f"{where} must be an MLP from utils.models.mlp (an nn.Sequential of "
                          f"Linear layers and activations), got {type(model).__name__}")
     layers = list(model)
     linears, activations = layers[0::2], layers[1::2]
@@ -152,19 +153,19 @@ def plan_groups(sizes: Sequence[Sequence[int]], batch_size: int = 1,
         for j, width in enumerate(size):
             check_int(f"sizes[{i}][{j}]", width, minimum=1)
     order = sorted(range(len(sizes)), key=lambda i: (_macs(sizes[i]), tuple(sizes[i])))
-    k = len(order)
+    K = len(order)
     # best[j]: least cost of the first j networks (in sorted order); cut[j]: where the last
     # group of that best split starts.
-    best = [0.0] + [float("inf")] * k
-    cut = [0] * (k + 1)
-    for j in range(1, k + 1):
+    best = [0.0] + [float("inf")] * K
+    cut = [0] * (K + 1)
+    for j in range(1, K + 1):
         widest = list(sizes[order[j - 1]])
         for i in range(j - 1, -1, -1):  # group = order[i:j], grown leftwards
             widest = [max(a, b) for a, b in zip(widest, sizes[order[i]])]
             cost = best[i] + overhead_macs + 3 * batch_size * (j - i) * _macs(widest)
             if cost < best[j]:
                 best[j], cut[j] = cost, i
-    groups, j = [], k
+    groups, j = [], K
     while j > 0:
         groups.append(order[cut[j]:j])
         j = cut[j]
