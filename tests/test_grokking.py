@@ -44,7 +44,7 @@ def test_random_table_is_seeded_and_in_range():
 def test_operation_table_rejects_bad_input():
     with pytest.raises(ValueError, match="operation"):
         operation_table(5, "div")
-    with pytest.raises(TypeError, match="rng"):
+    with pytest.raises(ValueError, match="rng"):
         operation_table(5, "random")
     with pytest.raises(ValueError, match="p must be"):
         operation_table(1)

@@ -48,7 +48,7 @@ def test_controls_say_what_they_are_where_no_kernel_runs():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="at least one control"):
         interactive_figure(lambda: None)
-    with pytest.raises(ValueError, match="value widget"):
+    with pytest.raises(TypeError, match="value widget"):
         interactive_figure(lambda k: None, k=3)
     with pytest.raises(TypeError, match="draw must be a function"):
         interactive_figure("draw", k=widgets.IntSlider())

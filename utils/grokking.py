@@ -34,9 +34,8 @@ loss) or remove that frequency (their excluded loss), and measure what is left.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Sequence
 
 import numpy as np

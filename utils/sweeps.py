@@ -151,7 +151,9 @@ def interpolation_width(widths: Sequence, train_acc, eps: float):
                          f"and one column per width; got shape {acc.shape}")
     if np.isnan(acc).any():
         raise ValueError("train_acc contains NaN")
-    if not (isinstance(eps, Real) and 0 <= eps < 1):
+    if not isinstance(eps, Real):
+        raise TypeError(f"eps must be a number in [0, 1), got {eps!r}")
+    if not 0 <= eps < 1:
         raise ValueError(f"eps must be a number in [0, 1), got {eps!r}")
     fits = (acc >= 1 - eps).all(axis=0)
     bad = np.flatnonzero(~fits)
