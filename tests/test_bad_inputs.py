@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from utils._validation import check_choice as check_argument_choice
-from utils._validation import check_finite
+from utils._validation import (check_finite, check_int, check_option, check_real, check_rng,
+                               per_member)
 from utils.bounds import binary_kl, kl_inverse, project_to_other_sphere
 from utils.checks import CheckFailed, check_array, check_choice, check_function, check_scalar
 from utils.data import concentric_spheres, gaussian_linear_regression
 from utils.models import mlp
 from utils.starvation import explained_information, mutual_information
-from utils.sweeps import sweep
+from utils.sweeps import interpolation_width, sweep
 from utils.training import evaluate, train
 
 # --- checks: complex answers ----------------------------------------------------------------
@@ -81,7 +81,7 @@ def test_check_choice_reads_a_one_element_array_and_array_options(capsys):
 def test_argument_choice_with_a_numpy_array_names_the_choices():
     with pytest.raises(ValueError, match=r"loss must be one of 'mse', 'logistic'; got an array "
                                          r"of shape \(1,\)"):
-        check_argument_choice("loss", np.array(["mse"]), ("mse", "logistic"))
+        check_option("loss", np.array(["mse"]), ("mse", "logistic"))
 
 
 def test_check_finite_counts_and_locates_nan():
@@ -272,7 +272,7 @@ def test_t2_train_ensemble_refuses_nan_inputs():
     from utils.ensembles import train_ensemble
     X = torch.full((8, 2), float("nan"))
     y = torch.zeros(8, dtype=torch.int64)
-    with pytest.raises(ValueError, match="X holds NaN or infinite values"):
+    with pytest.raises(ValueError, match=r"X holds 16 NaN or infinite value\(s\)"):
         train_ensemble([mlp(2, [3], 2)], X, y, epochs=1)
 
 
@@ -386,3 +386,21 @@ def test_7_16_to_tensors_of_strings():
     from utils.data import to_tensors
     with pytest.raises(TypeError, match="y must hold numbers"):
         to_tensors(np.zeros((2, 3)), np.array(["a", "b"]))
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: check_int("epochs", 2.0), TypeError, "epochs must be an integer, got float"),
+    (lambda: check_int("epochs", 0, minimum=1), ValueError, "epochs must be at least 1"),
+    (lambda: check_real("lr", "0.1"), TypeError, "lr must be a finite number, got str"),
+    (lambda: check_real("lr", math.inf), ValueError, "lr must be a finite number"),
+    (lambda: check_rng("seed"), TypeError, "rng must be a numpy.random.Generator"),
+    (lambda: check_rng(-1), ValueError, "non-negative int seed, got -1"),
+    (lambda: per_member("lr", {"a": 1}, 2, 0.0), TypeError, "lr must be a float or a list"),
+    (lambda: per_member("lr", [0.1], 2, 0.0), ValueError, "list of 2 floats"),
+    (lambda: interpolation_width([4], np.ones((1, 1)), eps="0"), TypeError, "eps must be a"),
+    (lambda: interpolation_width([4], np.ones((1, 1)), eps=1.0), ValueError, "eps must be a"),
+])
+def test_a_wrong_type_is_a_type_error_and_a_wrong_value_a_value_error(call, error, words):
+    """scikit-learn's rule, kept by the shared argument checks and the modules using them."""
+    with pytest.raises(error, match=words):
+        call()

@@ -160,3 +160,16 @@ def test_describe_case_shows_small_inputs_whole_and_large_ones_by_shape():
     assert describe_case({"eps": 0.01, "widths": np.arange(3)}) == "eps=0.01, widths=array([0, 1, 2])"
     assert describe_case((np.ones((4, 5)),)) == "(an array of shape (4, 5) (float64),)"
     assert len(describe_case(("x" * 1000,), limit=50)) <= 60
+
+
+def test_none_is_judged_the_same_by_the_checks_and_the_grader():
+    """utils.checks._both_none serves check_function and the grader's compare_values."""
+    from coursetools.grading.verdicts import compare_values
+    from utils.checks import _both_none
+    assert _both_none(None, None, "f", "") and not _both_none(0, 0, "f", "")
+    with pytest.raises(CheckFailed, match="f is None, but the reference is 3"):
+        compare_values(None, 3, "f", 1e-6, 1e-8)
+    with pytest.raises(CheckFailed, match="f: expected None, got 3"):
+        compare_values(3, None, "f", 1e-6, 1e-8)
+    with pytest.raises(CheckFailed, match="is None, but the reference returns a value"):
+        check_function(lambda x: None, lambda x: x, [(1,)], name="f")

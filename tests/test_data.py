@@ -113,7 +113,7 @@ def test_corrupt_labels_rejects_bad_arguments(args, match):
 
 
 def test_corrupt_labels_rejects_bad_rng():
-    with pytest.raises(ValueError, match="rng must be"):
+    with pytest.raises(TypeError, match="rng must be"):
         corrupt_labels([0, 1], 0.1, 2, rng="seed")
 
 

@@ -223,6 +223,14 @@ def test_plan_groups_extremes():
 # --------------------------------------------------------------------------------------------
 
 
+# A wrong type raises TypeError, a wrong value ValueError (scikit-learn's rule).
+_TYPE_ERRORS = {"must be a list of networks", "must be an MLP", "weight_decay must be a float",
+                r"generator\[1\] must be a torch.Generator", "generator must be a torch.Generator",
+                "masks must be a list of 2", "must be a torch tensor",
+                r"masks\[0\] must be None, a dict", "callback must be callable",
+                "callback must return a dict"}
+
+
 @pytest.mark.parametrize("make, kwargs, message", [
     (lambda: [], {}, "at least one network"),
     (lambda: nets([4])[0], {}, "must be a list of networks"),
@@ -247,7 +255,8 @@ def test_plan_groups_extremes():
 ])
 def test_bad_input_is_rejected(make, kwargs, message):
     X, y = data()
-    with pytest.raises(ValueError, match=message):
+    error = TypeError if message in _TYPE_ERRORS else ValueError
+    with pytest.raises(error, match=message):
         train_ensemble(make(), X, y, **kwargs)
 
 
@@ -526,7 +535,8 @@ def test_a_masked_weight_that_would_move_stays_zero(optimizer):
 ])
 def test_bad_generators_masks_and_callbacks_are_rejected(kwargs, message):
     X, y = data()
-    with pytest.raises(ValueError, match=message):
+    error = TypeError if message in _TYPE_ERRORS else ValueError
+    with pytest.raises(error, match=message):
         train_ensemble(nets([4, 8]), X, y, **kwargs)
 
 

@@ -412,3 +412,25 @@ def test_grok_run_first_step_matches_first_crossing_and_falls_for_losses():
             assert run.first_step("train_loss", threshold, member) == below
     with pytest.raises(ValueError):
         run.first_step("norm", 0.5, member=0)
+
+
+def test_adamw_step_is_torch_adamw_for_each_member():
+    """The shared stacked AdamW step against torch.optim.AdamW run on each member alone."""
+    from utils.stack_optim import adamw_step
+    g = torch.Generator().manual_seed(0)
+    w0 = torch.randn(3, 4, 5, generator=g)
+    grads = [torch.randn(3, 4, 5, generator=g) for _ in range(4)]
+    lr, wd = torch.tensor([1e-2, 3e-3, 5e-2]), torch.tensor([1.0, 0.0, 0.1])
+    w = w0.clone().requires_grad_()
+    m, v = [torch.zeros_like(w)], [torch.zeros_like(w)]
+    for step, grad in enumerate(grads, start=1):
+        w.grad = grad
+        adamw_step([w], m, v, step, lr, wd, (0.9, 0.98), 1e-7)
+    for k in range(3):
+        alone = w0[k].clone().requires_grad_()
+        opt = torch.optim.AdamW([alone], lr=float(lr[k]), weight_decay=float(wd[k]),
+                                betas=(0.9, 0.98), eps=1e-7)
+        for grad in grads:
+            alone.grad = grad[k].clone()
+            opt.step()
+        assert torch.allclose(w[k], alone, rtol=1e-6, atol=1e-7)

@@ -48,9 +48,9 @@ def test_controls_say_what_they_are_where_no_kernel_runs():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="at least one control"):
         interactive_figure(lambda: None)
-    with pytest.raises(ValueError, match="value widget"):
+    with pytest.raises(TypeError, match="value widget"):
         interactive_figure(lambda k: None, k=3)
-    with pytest.raises(ValueError, match="draw must be a function"):
+    with pytest.raises(TypeError, match="draw must be a function"):
         interactive_figure("draw", k=widgets.IntSlider())
-    with pytest.raises(ValueError, match="must return a matplotlib Figure"):
+    with pytest.raises(TypeError, match="must return a matplotlib Figure"):
         interactive_figure(lambda k: 1, k=widgets.IntSlider())

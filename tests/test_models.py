@@ -68,5 +68,5 @@ def test_bad_arguments_are_rejected(kwargs, match):
 
 
 def test_count_parameters_rejects_non_modules():
-    with pytest.raises(ValueError, match="torch.nn.Module"):
+    with pytest.raises(TypeError, match="torch.nn.Module"):
         count_parameters([1, 2])

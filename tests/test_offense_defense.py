@@ -113,7 +113,7 @@ def test_simulate_success_is_reproducible_and_validates():
         simulate_success([1.0], [1.0], [1.0], 0)
     with pytest.raises(ValueError, match="a_grid must be a 1-D grid"):
         simulate_success(np.ones((2, 2)), [1.0], [1.0], 10)
-    with pytest.raises(ValueError, match="rng must be"):
+    with pytest.raises(TypeError, match="rng must be"):
         simulate_success([1.0], [1.0], [1.0], 10, rng="seed")
 
 

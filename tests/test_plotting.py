@@ -72,5 +72,5 @@ def test_save_figure_writes_closes_and_returns_the_path(tmp_path):
     path = save_figure(fig, tmp_path / "f.png", dpi=50)
     assert path == tmp_path / "f.png" and path.read_bytes()[:4] == b"\x89PNG"
     assert not plt.fignum_exists(fig.number)       # closed: a notebook will not show it twice
-    with pytest.raises(ValueError, match="must be a matplotlib Figure"):
+    with pytest.raises(TypeError, match="must be a matplotlib Figure"):
         save_figure("not a figure", tmp_path / "g.png")

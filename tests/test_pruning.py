@@ -38,7 +38,7 @@ def test_prunable_names_lists_linear_weights_only():
 def test_prunable_names_rejects_bad_input():
     with pytest.raises(ValueError, match="no nn.Linear"):
         prunable_names(nn.ReLU())
-    with pytest.raises(ValueError, match="torch.nn.Module"):
+    with pytest.raises(TypeError, match="torch.nn.Module"):
         prunable_names("net")
 
 
@@ -180,7 +180,7 @@ def test_apply_masks_rejects_unknown_names_and_shapes():
         apply_masks(nn.Linear(2, 2), {"nope": torch.ones(2, 2, dtype=torch.bool)})
     with pytest.raises(ValueError, match="has shape"):
         apply_masks(nn.Linear(2, 2), {"weight": torch.ones(3, dtype=torch.bool)})
-    with pytest.raises(ValueError, match="torch.nn.Module"):
+    with pytest.raises(TypeError, match="torch.nn.Module"):
         apply_masks({}, {"weight": torch.ones(3, dtype=torch.bool)})
 
 
@@ -237,11 +237,11 @@ def test_iterative_magnitude_pruning_rejects_bad_arguments():
     net = small_net()
     with pytest.raises(ValueError, match="rounds must be at least 0"):
         iterative_magnitude_pruning(net, lambda m: None, rounds=-1, fraction=0.2)
-    with pytest.raises(ValueError, match="train_fn must be callable"):
+    with pytest.raises(TypeError, match="train_fn must be callable"):
         iterative_magnitude_pruning(net, None, rounds=1, fraction=0.2)
     with pytest.raises(ValueError, match="fraction must be in"):
         iterative_magnitude_pruning(net, lambda m: None, rounds=1, fraction=2.0)
-    with pytest.raises(ValueError, match="dict of metrics"):
+    with pytest.raises(TypeError, match="dict of metrics"):
         iterative_magnitude_pruning(net, lambda m: m, rounds=1, fraction=0.2)
 
 
@@ -414,7 +414,7 @@ def test_scale_matched_reinit_with_signs_is_the_joint_control_checked_entry_by_e
     composed = scale_matched_reinit(init, signed_reinit(init, fresh, masks), masks)
     for name in masks:
         assert torch.allclose(composed[name], out[name], rtol=1e-6)
-    with pytest.raises(ValueError, match="True or False"):
+    with pytest.raises(TypeError, match="True or False"):
         scale_matched_reinit(init, fresh, masks, signs="yes")
 
 
@@ -462,9 +462,9 @@ def test_reshuffled_reinit_is_a_uniform_permutation_monte_carlo():
 def test_reshuffled_reinit_rejects_bad_arguments():
     init = small_net(0).state_dict()
     masks = magnitude_masks(init, 0.5)
-    with pytest.raises(ValueError, match="True or False"):
+    with pytest.raises(TypeError, match="True or False"):
         reshuffled_reinit(init, masks, signs=1)
-    with pytest.raises(ValueError, match="torch.Generator"):
+    with pytest.raises(TypeError, match="torch.Generator"):
         reshuffled_reinit(init, masks, generator=0)
     with pytest.raises(ValueError, match="names no parameter"):
         reshuffled_reinit(init, {"9.weight": masks["0.weight"]})

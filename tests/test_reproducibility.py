@@ -31,10 +31,11 @@ def test_threads_and_determinism_are_set():
     seed_everything(0)  # leave the default state for other tests
 
 
-@pytest.mark.parametrize("seed, match", [(-1, r"\[0, 2\*\*32\)"), (2**32, r"\[0, 2\*\*32\)"),
-                                         (1.5, "integer"), ("3", "integer"), (True, "integer")])
-def test_bad_seed_is_rejected(seed, match):
-    with pytest.raises(ValueError, match=match):
+@pytest.mark.parametrize("seed, error, match", [
+    (-1, ValueError, r"\[0, 2\*\*32\)"), (2**32, ValueError, r"\[0, 2\*\*32\)"),
+    (1.5, TypeError, "integer"), ("3", TypeError, "integer"), (True, TypeError, "integer")])
+def test_bad_seed_is_rejected(seed, error, match):
+    with pytest.raises(error, match=match):
         seed_everything(seed)
 
 

@@ -92,7 +92,7 @@ def test_spectral_decoupling_rejects_bad_arguments():
         spectral_decoupling(-1.0)
     with pytest.raises(ValueError, match="gamma must be a finite number"):
         spectral_decoupling(1.0, gamma=float("nan"))
-    with pytest.raises(ValueError, match="outputs must be a torch tensor"):
+    with pytest.raises(TypeError, match="outputs must be a torch tensor"):
         spectral_decoupling(1.0)(None, np.zeros(3))
 
 
@@ -114,7 +114,7 @@ def test_score_function_for_modules_and_callables():
     assert score_function(lambda P: P[:, 0])(np.array([[4.0, 0.0]])).tolist() == [4.0]
     with pytest.raises(ValueError, match="1 or 2 outputs"):
         score_function(torch.nn.Linear(2, 3))(np.zeros((1, 2)))
-    with pytest.raises(ValueError, match="torch module or a callable"):
+    with pytest.raises(TypeError, match="torch module or a callable"):
         score_function(3)
 
 

@@ -14,11 +14,11 @@ def test_grid_settings_is_the_cartesian_product():
     assert settings[0] == {"a": 1, "b": "u"} and settings[-1] == {"a": 3, "b": "v"}
 
 
-@pytest.mark.parametrize("grid, match", [({"a": []}, "non-empty list"),
-                                         ({"a": "abc"}, "non-empty list"),
-                                         ([1, 2], "dict of name")])
-def test_grid_settings_rejects_bad_grids(grid, match):
-    with pytest.raises(ValueError, match=match):
+@pytest.mark.parametrize("grid, error, match", [({"a": []}, ValueError, "non-empty list"),
+                                                ({"a": "abc"}, TypeError, "non-empty list"),
+                                                ([1, 2], TypeError, "dict of name")])
+def test_grid_settings_rejects_bad_grids(grid, error, match):
+    with pytest.raises(error, match=match):
         grid_settings(grid)
 
 
@@ -52,5 +52,5 @@ def test_sweep_rejects_bad_arguments(kwargs, match):
 
 
 def test_sweep_rejects_non_callable():
-    with pytest.raises(ValueError, match="fn must be callable"):
+    with pytest.raises(TypeError, match="fn must be callable"):
         sweep(3)

@@ -64,7 +64,7 @@ def test_evaluate_and_accuracy():
 
 def test_evaluate_rejects_numpy_and_mismatched_rows():
     net = torch.nn.Linear(2, 2)
-    with pytest.raises(ValueError, match="torch tensors"):
+    with pytest.raises(TypeError, match="torch tensors"):
         evaluate(net, np.zeros((2, 2)), np.zeros(2))
     with pytest.raises(ValueError, match="same number of rows"):
         evaluate(net, torch.zeros(3, 2), torch.zeros(2, dtype=torch.long))
@@ -173,6 +173,49 @@ def test_train_rejects_bad_arguments(kwargs, match):
         train(torch.nn.Linear(2, 2), X, y, **kwargs)
 
 
+@pytest.mark.parametrize("kwargs, match", [
+    ({"lr": "0.1"}, "lr must be a finite number, got str"),
+    ({"lr": [0.1]}, "lr must be a finite number, got list"),
+    ({"batch_size": 2.5}, "batch_size must be an integer, got float"),
+    ({"epochs": True}, "epochs must be an integer, got bool"),
+    ({"callback": None, "max_steps": "10"}, "max_steps must be an integer"),
+])
+def test_train_rejects_a_wrong_type_with_type_error(kwargs, match):
+    """scikit-learn's rule: a wrong type is a TypeError, a wrong value a ValueError."""
+    X, y = separable(n=20)
+    with pytest.raises(TypeError, match=match):
+        train(torch.nn.Linear(2, 2), X, y, **kwargs)
+
+
 def test_empty_history_has_no_final_row():
     with pytest.raises(ValueError, match="history is empty"):
         History().final
+
+
+def test_make_config_checks_once_and_schedules_the_evaluations():
+    from utils.engine import TrainConfig, make_config
+    cfg = make_config(n=10, loss="mse", optimizer="sgd", lr=0.1, batch_size=3, epochs=2,
+                      evals_per_epoch=2, max_steps=5)
+    assert (cfg.steps_per_epoch, sorted(cfg.eval_at), cfg.last_step) == (4, [2, 4], 5)
+    assert isinstance(cfg, TrainConfig) and cfg.lr == (0.1,) and not cfg.full_batch
+    many = make_config(n=10, loss="mse", optimizer="adamw", optimizers=("adamw",),
+                       lr=[0.1, 0.2], members=2, target_loss=0.5)
+    assert many.lr == (0.1, 0.2) and many.weight_decay == (0.0, 0.0) and many.full_batch
+    assert many.target_reached({"train_acc": 0.0, "train_loss": 0.4}) == "target_loss"
+    with pytest.raises(TypeError, match="lr must be a float or a list of 2"):
+        make_config(n=10, loss="mse", optimizer="sgd", lr="fast", members=2)
+    with pytest.raises(ValueError, match="momentum applies to optimizer='sgd' only"):
+        make_config(n=10, loss="mse", optimizer="adam", lr=0.1, momentum=0.9, members=2)
+    with pytest.raises(TypeError, match="callback must be callable"):
+        make_config(n=10, loss="mse", optimizer="sgd", lr=0.1, callback="print")
+
+
+def test_check_data_tells_a_wrong_type_from_a_wrong_value():
+    from utils.engine import check_data
+    with pytest.raises(TypeError, match="X and y must be torch tensors"):
+        check_data([[1.0]], torch.zeros(1))
+    with pytest.raises(ValueError, match="X must hold floating-point features"):
+        check_data(torch.zeros(2, 2, dtype=torch.long), torch.zeros(2))
+    with pytest.raises(ValueError, match="needs integer class labels"):
+        check_data(torch.zeros(2, 2), torch.zeros(2), loss="cross_entropy")
+    check_data(torch.zeros(2, 2), torch.zeros(2, dtype=torch.long), loss="cross_entropy")

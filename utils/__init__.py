@@ -5,8 +5,11 @@ Every lab imports what it needs from the small modules below, each named by what
 - :mod:`utils.reproducibility`: one call that seeds everything and returns the generators;
 - :mod:`utils.data`: digits splits, label noise and the synthetic data sets of the chapters;
 - :mod:`utils.models`: an MLP builder;
-- :mod:`utils.training`: one training loop, with evaluation helpers;
-- :mod:`utils.ensembles`: train many small MLPs of one depth as one batched computation;
+- :mod:`utils.engine`: the training configuration, checked once, that both loops share;
+- :mod:`utils.training`: the loop for one network, with evaluation helpers;
+- :mod:`utils.ensembles`: the loop for many small MLPs of one depth as one batched
+  computation, on :mod:`utils.stack_plan` (grouping by width), :mod:`utils.stack` (stacked
+  parameters), :mod:`utils.stack_losses` and :mod:`utils.stack_optim` (their optimizers);
 - :mod:`utils.sweeps`: run a function over a grid of settings and seeds (joblib), tidy table out;
 - :mod:`utils.learning_order`: when each example is learned, and how orders agree;
 - :mod:`utils.plotting`: the course's figure style and a curve-with-band helper;

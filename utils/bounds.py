@@ -320,7 +320,7 @@ def linear_layers(model: nn.Module) -> list[nn.Linear]:
     [(4, 3), (2, 4)]
     """
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     layers = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if not layers:
         raise ValueError("model has no nn.Linear layer")
@@ -391,7 +391,8 @@ def normalized_margins(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     (10,)
     """
     if not isinstance(X, torch.Tensor) or X.ndim != 2:
-        raise ValueError("X must be a 2-D torch tensor (examples x features)")
+        error = ValueError if isinstance(X, torch.Tensor) else TypeError
+        raise error("X must be a 2-D torch tensor (examples x features)")
     with torch.no_grad():
         out = model(X)
     gamma = margins(out, y)
@@ -587,7 +588,7 @@ def flatten_parameters(model: nn.Module) -> torch.Tensor:
 def _mlp_layout(model: nn.Module) -> list[tuple[int, int]]:
     """(in, out) sizes of an nn.Sequential of Linear (with bias) and ReLU layers."""
     if not isinstance(model, nn.Sequential):
-        raise ValueError("model must be an nn.Sequential of nn.Linear and nn.ReLU layers "
+        raise TypeError("model must be an nn.Sequential of nn.Linear and nn.ReLU layers "
                          "(as built by utils.models.mlp)")
     layout = []
     for k, layer in enumerate(model):
@@ -681,7 +682,9 @@ class PacBayesResult:
 
 def _check_binary(X, y):
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) or X.ndim != 2:
-        raise ValueError("X must be a 2-D torch tensor and y a torch tensor of labels")
+        error = ValueError if isinstance(X, torch.Tensor) and isinstance(y, torch.Tensor) \
+            else TypeError
+        raise error("X must be a 2-D torch tensor and y a torch tensor of labels")
     if y.shape != (X.shape[0],) or not bool(((y == 0) | (y == 1)).all()):
         raise ValueError("y must hold one label 0 or 1 per row of X")
 

@@ -85,6 +85,25 @@ def _compare(answer: np.ndarray, expected: np.ndarray, name: str, rtol: float, a
                           f"reference; first{where}: expected {want!r}, got {got!r}")
 
 
+def _both_none(got, expected, label: str, why: str, show: Callable = repr) -> bool:
+    """``None`` as an answer: True if ``got`` and ``expected`` are both None (they agree),
+    False if neither is (compare them), else raise CheckFailed (``why`` follows "is None,
+    but"; ``show`` prints an unexpected value). Shared with the grader's verdicts.
+
+    Example
+    -------
+    >>> _both_none(None, None, "f", "the reference is 3"), _both_none(1, 2, "f", "")
+    (True, False)
+    """
+    if got is not None and expected is not None:
+        return False
+    if got is None and expected is None:
+        return True
+    if got is None:
+        raise CheckFailed(f"{label} is None, but {why}")
+    raise CheckFailed(f"{label}: expected None, got {show(got)}")
+
+
 def check_array(answer, expected, name: str = "your answer", rtol: float = 1e-6,
                 atol: float = 1e-8) -> None:
     """Check that ``answer`` equals ``expected`` in shape and, to tolerance, in value.
@@ -197,13 +216,9 @@ def check_function(student_fn: Callable, reference_fn: Callable, cases: Sequence
             raise CheckFailed(f"{name} raised {type(err).__name__}: {err} (test case {k} of "
                               f"{len(cases)}, inputs {inputs})") from None
         label = f"{name}'s result on test case {k} (inputs {inputs})"
-        if expected is None or got is None:
-            if got is None and expected is None:
-                continue
-            if got is None:
-                raise CheckFailed(f"{label} is None, but the reference returns a value: did "
-                                  "the function forget to `return` it on this path?")
-            raise CheckFailed(f"{label}: expected None, got {got!r}")
+        if _both_none(got, expected, label, "the reference returns a value: did the function "
+                      "forget to `return` it on this path?"):
+            continue
         _compare(_as_numpy(got, label), _as_numpy(expected, "the reference"), label, rtol, atol)
     print(f"✓ {name} agrees with the reference on {len(cases)} test case"
           f"{'s' if len(cases) != 1 else ''}.")

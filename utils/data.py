@@ -12,7 +12,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from ._validation import check_choice, check_int, check_real, check_rng
+from ._validation import check_int, check_option, check_real, check_rng
 
 __all__ = [
     "DataSplit",
@@ -60,7 +60,7 @@ class DataSplit:
         >>> X.dtype, y.dtype
         (torch.float32, torch.int64)
         """
-        check_choice("part", part, ("train", "val", "test"))
+        check_option("part", part, ("train", "val", "test"))
         return to_tensors(getattr(self, f"X_{part}"), getattr(self, f"y_{part}"))
 
 
@@ -91,7 +91,7 @@ def load_digits_split(val_size: float = 0.2, test_size: float = 0.2, seed: int =
     if val_size + test_size >= 1.0:
         raise ValueError(f"val_size + test_size must be below 1, got {val_size + test_size:g}")
     check_int("seed", seed, minimum=0)
-    check_choice("scale", scale, ("standard", "unit", "none"))
+    check_option("scale", scale, ("standard", "unit", "none"))
     X, y = load_digits(return_X_y=True)
     X = X.astype(np.float64)
     X_train, X_val, X_test, y_train, y_val, y_test = _three_way_split(

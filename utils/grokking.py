@@ -34,9 +34,8 @@ loss) or remove that frequency (their excluded loss), and measure what is left.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Sequence
 
 import numpy as np
@@ -47,7 +46,9 @@ from torch import nn
 from utils.models import mlp
 from utils.progress import progress_bar
 
-from ._validation import check_choice, check_int, check_real, check_rng
+from ._validation import check_int, check_option, check_real, check_rng
+from .engine import make_config
+from .stack_optim import adamw_step
 
 __all__ = [
     "OPERATIONS",
@@ -106,7 +107,7 @@ def operation_table(p: int, operation: str = "add", rng=None) -> np.ndarray:
     (np.int64(2), np.int64(3), np.int64(2))
     """
     p = _check_p(p)
-    check_choice("operation", operation, OPERATIONS)
+    check_option("operation", operation, OPERATIONS)
     a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
     if operation == "add":
         return (a + b) % p
@@ -274,7 +275,7 @@ class PairMLPs:
         Row ``h`` is hidden unit ``h``'s weight on each value of ``a``: a function on
         ``Z_p`` whose Fourier spectrum :func:`fourier_energy` computes.
         """
-        check_choice("part", part, ("a", "b"))
+        check_option("part", part, ("a", "b"))
         k = check_int("member", member, 0, self.n_members - 1)
         rows = slice(0, self.p) if part == "a" else slice(self.p, 2 * self.p)
         return self.w_in[k, rows].detach().numpy().T.copy()
@@ -385,20 +386,11 @@ class GrokRun:
         >>> run.first_step("train_acc", 0.99, member=0)
         10
         """
-        check_choice("metric", metric, ("train_acc", "test_acc", "train_loss", "test_loss"))
+        check_option("metric", metric, ("train_acc", "test_acc", "train_loss", "test_loss"))
         values = getattr(self, metric)[member]
         reached = values >= threshold if metric.endswith("acc") else values <= threshold
         hits = np.flatnonzero(reached)
         return int(self.steps[hits[0]]) if hits.size else None
-
-
-def _per_member(name: str, value, K: int, low: float, low_open: bool) -> torch.Tensor:
-    values = [value] * K if isinstance(value, Real) else list(value)
-    if len(values) != K:
-        raise ValueError(f"{name} must be a number or a list of {K} numbers (one per member), "
-                         f"got {len(values)}")
-    return torch.tensor([check_real(name, v, low, low_open=low_open) for v in values],
-                        dtype=torch.float32)
 
 
 def _check_tables(tables) -> np.ndarray:
@@ -515,14 +507,45 @@ def train_pair_mlps(tables, train_pairs, *, hidden: int = 256, seeds: Sequence[i
     seeds = list(seeds)
     if len(seeds) != K:
         raise ValueError(f"give one seed per member ({K}), got {len(seeds)}")
-    lr_t = _per_member("lr", lr, K, 0.0, low_open=True)
-    wd_t = _per_member("weight_decay", weight_decay, K, 0.0, low_open=False)
     steps = check_int("steps", steps, minimum=1)
+    # Full batch (one step per epoch); the engine's checks of the per-member settings.
+    cfg = make_config(n=1, members=K, loss="cross_entropy", optimizer="adamw",
+                      optimizers=("adamw",), lr=lr, weight_decay=weight_decay, epochs=steps)
+    lr_t, wd_t = (torch.tensor(v, dtype=torch.float32) for v in (cfg.lr, cfg.weight_decay))
     eval_every = check_int("eval_every", eval_every, minimum=1)
     snapshot_steps = sorted({check_int("snapshot step", s, 0, steps) for s in snapshot_steps})
-    b1 = check_real("betas[0]", betas[0], 0.0, 1.0, high_open=True)
-    b2 = check_real("betas[1]", betas[1], 0.0, 1.0, high_open=True)
+    betas = (check_real("betas[0]", betas[0], 0.0, 1.0, high_open=True),
+             check_real("betas[1]", betas[1], 0.0, 1.0, high_open=True))
     eps = check_real("eps", eps, 0.0, low_open=True)
+    match = _check_match(match_norm_of, K)
+
+    nets = init_pair_mlps(p, hidden, seeds)
+    params = [t.requires_grad_() for t in nets.parameters()]
+    exp_avg = [torch.zeros_like(t) for t in params]
+    exp_avg_sq = [torch.zeros_like(t) for t in params]
+    padded, weights, labels = _padded_training_set(tables, train_pairs)
+    test_pairs = [np.setdiff1d(np.arange(p * p), idx) for idx in train_pairs]
+    recorder = _Recorder(nets, tables, train_pairs, test_pairs, snapshot_steps)
+    recorder.record(0)
+    with progress_bar(range(1, steps + 1), desc="training", disable=not progress) as bar:
+        for step in bar:
+            logits = nets.logits(padded)
+            ce = F.cross_entropy(logits.transpose(1, 2), labels, reduction="none")
+            loss = (ce * weights).sum()     # the sum of the members' mean losses
+            for t in params:
+                t.grad = None
+            loss.backward()
+            adamw_step(params, exp_avg, exp_avg_sq, step, lr_t, wd_t, betas, eps)
+            _match_norms(nets, match)
+            recorder.record(step, measure=step % eval_every == 0 or step == steps)
+    for t in params:
+        t.requires_grad_(False)
+    return GrokRun(**recorder.arrays(), snapshots=recorder.snapshots, nets=nets, tables=tables,
+                   train_pairs=train_pairs, test_pairs=test_pairs)
+
+
+def _check_match(match_norm_of, K: int) -> list:
+    """``match_norm_of`` checked: one entry (None or another, unmatched member) per member."""
     match = [None] * K if match_norm_of is None else list(match_norm_of)
     if len(match) != K:
         raise ValueError(f"match_norm_of must have one entry per member ({K}), got {len(match)}")
@@ -533,80 +556,64 @@ def train_pair_mlps(tables, train_pairs, *, hidden: int = 256, seeds: Sequence[i
         if j == k or match[j] is not None:
             raise ValueError(f"match_norm_of[{k}] = {j}: a member cannot follow itself or a "
                              "member that is itself matched")
+    return match
+
+
+@torch.no_grad()
+def _match_norms(nets: PairMLPs, match: list) -> None:
+    """Rescale each matched member's parameters to its reference member's L2 norm."""
     matched = [k for k, j in enumerate(match) if j is not None]
-    references = [match[k] for k in matched]
+    if not matched:
+        return
+    norms = torch.as_tensor(nets.norm())
+    factor = torch.ones(nets.n_members)
+    factor[matched] = norms[[match[k] for k in matched]] / norms[matched]
+    for t in nets.parameters():
+        t.mul_(factor.view((nets.n_members,) + (1,) * (t.ndim - 1)))
 
-    nets = init_pair_mlps(p, hidden, seeds)
-    params = [t.requires_grad_() for t in nets.parameters()]
-    exp_avg = [torch.zeros_like(t) for t in params]
-    exp_avg_sq = [torch.zeros_like(t) for t in params]
 
-    # Training sets of different sizes share one gather: pad each member's indices to the
-    # longest, with weight 0 on the padding, so every member's loss is its own mean.
-    n_max = max(len(idx) for idx in train_pairs)
+def _padded_training_set(tables: np.ndarray, train_pairs: list) -> tuple[torch.Tensor, ...]:
+    """Training sets of different sizes as one gather: each member's indices padded to the
+    longest, with weight 0 on the padding (1/n_k elsewhere, so each member's weighted sum is
+    its own mean loss); returns (indices, weights, labels), each (K, n_max)."""
+    K, n_max = len(train_pairs), max(len(idx) for idx in train_pairs)
     padded = np.zeros((K, n_max), dtype=np.int64)
     weights = np.zeros((K, n_max), dtype=np.float32)
     for k, idx in enumerate(train_pairs):
         padded[k, :len(idx)] = idx
         weights[k, :len(idx)] = 1.0 / len(idx)
-    padded_t, weights_t = torch.as_tensor(padded), torch.as_tensor(weights)
     labels = torch.as_tensor(np.take_along_axis(tables.reshape(K, -1), padded, axis=1))
-    test_pairs = [np.setdiff1d(np.arange(p * p), idx) for idx in train_pairs]
+    return torch.as_tensor(padded), torch.as_tensor(weights), labels
 
-    records: dict[str, list] = {key: [] for key in
-                                ("steps", "train_acc", "test_acc", "train_loss", "test_loss",
-                                 "norm")}
-    snapshots: dict[int, PairMLPs] = {}
 
-    def record(step: int) -> None:
-        records["steps"].append(step)
-        with torch.no_grad():
-            logits = nets.logits()
-        for split, pairs in (("train", train_pairs), ("test", test_pairs)):
-            acc, loss = _score(logits, tables, pairs, K, p)
-            records[f"{split}_acc"].append(acc)
-            records[f"{split}_loss"].append(loss)
-        records["norm"].append(nets.norm())
+class _Recorder:
+    """The metrics of :class:`GrokRun`, measured at the steps asked, and the snapshots."""
 
-    def shape(t):  # a per-member scalar broadcast against a parameter tensor
-        return (K,) + (1,) * (t.ndim - 1)
+    KEYS = ("steps", "train_acc", "test_acc", "train_loss", "test_loss", "norm")
 
-    record(0)
-    if 0 in snapshot_steps:
-        snapshots[0] = nets.select(range(K))
-    with progress_bar(range(1, steps + 1), desc="training", disable=not progress) as bar:
-        for step in bar:
-            logits = nets.logits(padded_t)
-            ce = F.cross_entropy(logits.transpose(1, 2), labels, reduction="none")
-            loss = (ce * weights_t).sum()     # the sum of the members' mean losses
-            for t in params:
-                t.grad = None
-            loss.backward()
+    def __init__(self, nets, tables, train_pairs, test_pairs, snapshot_steps):
+        self.nets, self.tables, self.snapshot_steps = nets, tables, set(snapshot_steps)
+        self.splits = (("train", train_pairs), ("test", test_pairs))
+        self.records: dict[str, list] = {key: [] for key in self.KEYS}
+        self.snapshots: dict[int, PairMLPs] = {}
+
+    def record(self, step: int, measure: bool = True) -> None:
+        nets = self.nets
+        if measure:
+            self.records["steps"].append(step)
             with torch.no_grad():
-                # AdamW as torch.optim.AdamW computes it: decoupled decay, then Adam.
-                bias1, bias2 = 1 - b1 ** step, 1 - b2 ** step
-                for t, m, v in zip(params, exp_avg, exp_avg_sq):
-                    t.mul_(1 - (lr_t * wd_t).view(shape(t)))
-                    m.lerp_(t.grad, 1 - b1)
-                    v.mul_(b2).addcmul_(t.grad, t.grad, value=1 - b2)
-                    denom = (v.sqrt() / bias2 ** 0.5).add_(eps)
-                    t.sub_(m / denom * (lr_t / bias1).view(shape(t)))
-                if matched:
-                    norms = torch.as_tensor(nets.norm())
-                    factor = torch.ones(K)
-                    factor[matched] = norms[references] / norms[matched]
-                    for t in params:
-                        t.mul_(factor.view(shape(t)))
-            if step % eval_every == 0 or step == steps:
-                record(step)
-            if step in snapshot_steps:
-                snapshots[step] = nets.select(range(K))
-    for t in params:
-        t.requires_grad_(False)
-    arrays = {key: np.stack(val, axis=1) if key != "steps" else np.array(val)
-              for key, val in records.items()}
-    return GrokRun(**arrays, snapshots=snapshots, nets=nets, tables=tables,
-                   train_pairs=train_pairs, test_pairs=test_pairs)
+                logits = nets.logits()
+            for split, pairs in self.splits:
+                acc, loss = _score(logits, self.tables, pairs, nets.n_members, nets.p)
+                self.records[f"{split}_acc"].append(acc)
+                self.records[f"{split}_loss"].append(loss)
+            self.records["norm"].append(nets.norm())
+        if step in self.snapshot_steps:
+            self.snapshots[step] = nets.select(range(nets.n_members))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {key: np.stack(val, axis=1) if key != "steps" else np.array(val)
+                for key, val in self.records.items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -836,7 +843,9 @@ def energy_matched_shrink(nets: PairMLPs, rank: int = 1) -> PairMLPs:
     >>> bool(np.allclose(varying(shrunk), varying(removed), rtol=1e-4))
     True
     """
-    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)):
+        raise TypeError(f"rank must be a positive integer, got {rank!r}")
+    if rank < 1:
         raise ValueError(f"rank must be a positive integer, got {rank!r}")
     p = nets.p
     w = nets.w_in.detach().numpy().astype(np.float64)

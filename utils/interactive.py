@@ -62,18 +62,18 @@ def interactive_figure(draw: Callable[..., "plt.Figure"], **controls: widgets.Va
     Figure(...)
     """
     if not callable(draw):
-        raise ValueError(f"draw must be a function returning a Figure, got {type(draw).__name__}")
+        raise TypeError(f"draw must be a function returning a Figure, got {type(draw).__name__}")
     if not controls:
         raise ValueError("give at least one control, e.g. k=ipywidgets.IntSlider(value=3)")
     for name, control in controls.items():
         if not isinstance(control, widgets.ValueWidget):
-            raise ValueError(f"control {name!r} must be an ipywidgets value widget (a slider, "
+            raise TypeError(f"control {name!r} must be an ipywidgets value widget (a slider, "
                              f"dropdown, ...), got {type(control).__name__}")
 
     def render():
         fig = draw(**{name: c.value for name, c in controls.items()})
         if not isinstance(fig, plt.Figure):
-            raise ValueError(f"draw must return a matplotlib Figure, got {type(fig).__name__}")
+            raise TypeError(f"draw must return a matplotlib Figure, got {type(fig).__name__}")
         plt.close(fig)  # shown through the display handle only, never twice
         return fig
 

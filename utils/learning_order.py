@@ -260,24 +260,8 @@ def knn_vote_margin(X, y, k: int = 10) -> np.ndarray:
     >>> knn_vote_margin(X, [0, 0, 1, 1, 1, 1], k=2)  # the third point sits among zeros
     array([ 0.,  0., -1.,  1.,  1.,  1.])
     """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y)
-    if X.ndim != 2 or y.shape != (X.shape[0],):
-        raise ValueError(f"X must be 2-D (examples x features) with one label per row, got "
-                         f"shapes {X.shape} and {y.shape}")
-    n = X.shape[0]
-    k = check_int("k", k, minimum=1, maximum=n - 1)
-    sq = (X ** 2).sum(axis=1)
-    dist = sq[:, None] + sq[None, :] - 2 * X @ X.T
-    np.fill_diagonal(dist, np.inf)                      # leave the example itself out
-    neighbours = np.argsort(dist, axis=1, kind="stable")[:, :k]
-    classes, codes = np.unique(y, return_inverse=True)
-    votes = np.zeros((n, classes.size))
-    np.add.at(votes, (np.repeat(np.arange(n), k), codes[neighbours].ravel()), 1.0)
-    votes /= k
-    own = votes[np.arange(n), codes]
-    votes[np.arange(n), codes] = -np.inf
-    return own - votes.max(axis=1)
+    k = check_int("k", k, minimum=1)
+    return knn_vote_margins(X, y, [k])[k]
 
 
 def knn_vote_margins(X, y, ks) -> dict:

@@ -6,7 +6,7 @@ import math
 import torch
 from torch import nn
 
-from ._validation import check_choice, check_int
+from ._validation import check_int, check_option
 
 __all__ = ["mlp", "count_parameters", "INITS", "ACTIVATIONS"]
 
@@ -55,8 +55,8 @@ def mlp(in_features: int, widths, out_features: int, bias: bool = True,
     widths = list(widths)
     for i, w in enumerate(widths):
         check_int(f"widths[{i}]", w, minimum=1)
-    check_choice("init", init, INITS)
-    check_choice("activation", activation, tuple(ACTIVATIONS))
+    check_option("init", init, INITS)
+    check_option("activation", activation, tuple(ACTIVATIONS))
     sizes = [in_features, *widths, out_features]
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -98,5 +98,5 @@ def count_parameters(model: nn.Module) -> int:
     26
     """
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -40,7 +40,7 @@ import math
 import numpy as np
 from scipy import optimize, stats
 
-from ._validation import check_choice, check_int, check_real, check_rng
+from ._validation import check_int, check_option, check_real, check_rng
 
 __all__ = [
     "success_probability",
@@ -765,7 +765,7 @@ def simulate_multi_vector(a_total: float, d_total: float, n_sectors: int,
     cap = _frontage(frontage)
     n_samples = check_int("n_samples", n_samples, minimum=1)
     rng = check_rng(rng)
-    noise = check_choice("noise", noise, ("poisson", "proportional"))
+    noise = check_option("noise", noise, ("poisson", "proportional"))
     if noise == "poisson":
         att = rng.poisson(a_total / j, size=(n_samples, j))
         dfn = rng.poisson(d_total / k, size=(n_samples, j))   # defenders of the attacked sectors

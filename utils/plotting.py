@@ -15,7 +15,7 @@ import numpy as np
 from cycler import cycler
 from PIL.PngImagePlugin import PngInfo
 
-from ._validation import check_choice, check_real
+from ._validation import check_option, check_real
 
 __all__ = ["PALETTE", "use_style", "band", "plot_band", "plot_digit_grid", "figure_content",
            "save_figure", "CONTENT_KEY"]
@@ -81,8 +81,8 @@ def band(ys, center: str = "mean", spread: str = "std",
     ys = np.asarray(ys, dtype=float)
     if ys.ndim != 2 or ys.shape[0] == 0:
         raise ValueError(f"ys must be 2-D (seeds x points), got shape {ys.shape}")
-    check_choice("center", center, ("mean", "median"))
-    check_choice("spread", spread, ("std", "quantile", "range"))
+    check_option("center", center, ("mean", "median"))
+    check_option("spread", spread, ("std", "quantile", "range"))
     level = check_real("level", level, 0.0, 1.0, low_open=True, high_open=True)
     mid = ys.mean(axis=0) if center == "mean" else np.median(ys, axis=0)
     if spread == "std":
@@ -139,7 +139,9 @@ def plot_digit_grid(images, titles=None, ncols: int = 8, size: float = 1.0):
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles must have one entry per image ({len(images)}), got "
                          f"{len(titles)}")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+    if isinstance(ncols, bool) or not isinstance(ncols, int):
+        raise TypeError(f"ncols must be a positive integer, got {ncols!r}")
+    if ncols < 1:
         raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
     ncols = min(ncols, len(images))
     nrows = -(-len(images) // ncols)
@@ -197,7 +199,7 @@ def figure_content(fig) -> dict:
     ('t', [{'x': [0.0, 1.0], 'y': [2.0, 3.0]}], ['a'])
     """
     if not isinstance(fig, plt.Figure):
-        raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     axes = []
     for ax in fig.axes:
         legend = ax.get_legend()
@@ -239,7 +241,7 @@ def save_figure(fig, path, **savefig_kwargs) -> Path:
     ('x.png', [])
     """
     if not isinstance(fig, plt.Figure):
-        raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a file name or a Path, got {type(path).__name__}")
     path = Path(path)

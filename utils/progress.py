@@ -53,7 +53,9 @@ def progress_bar(iterable: Iterable | None = None, *, total: int | None = None,
     >>> sum(progress_bar(range(5), desc="adding", disable=True))
     10
     """
-    if total is not None and (not isinstance(total, int) or total < 0):
+    if total is not None and not isinstance(total, int):
+        raise TypeError(f"total must be a non-negative int or None, got {total!r}")
+    if total is not None and total < 0:
         raise ValueError(f"total must be a non-negative int or None, got {total!r}")
     if iterable is not None and not isinstance(iterable, Iterable):
         raise TypeError(f"iterable must be something to loop over (a list, a range, ...), got "

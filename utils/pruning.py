@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validation import check_choice, check_int, check_real
+from ._validation import check_int, check_option, check_real
 from .training import evaluate
 
 __all__ = [
@@ -64,7 +64,7 @@ def prunable_names(model: nn.Module) -> list[str]:
     ['0.weight', '2.weight']
     """
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     names = [f"{prefix}.weight" if prefix else "weight"
              for prefix, module in model.named_modules() if isinstance(module, nn.Linear)]
     if not names:
@@ -74,10 +74,12 @@ def prunable_names(model: nn.Module) -> list[str]:
 
 def _check_masks(masks, weights: Mapping[str, torch.Tensor] | None = None) -> Masks:
     if not isinstance(masks, Mapping) or not masks:
-        raise ValueError("masks must be a non-empty dict of parameter name -> boolean tensor")
+        error = ValueError if isinstance(masks, Mapping) else TypeError
+        raise error("masks must be a non-empty dict of parameter name -> boolean tensor")
     for name, mask in masks.items():
         if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-            raise ValueError(f"mask {name!r} must be a boolean torch tensor, got "
+            error = ValueError if isinstance(mask, torch.Tensor) else TypeError
+            raise error(f"mask {name!r} must be a boolean torch tensor, got "
                              f"{getattr(mask, 'dtype', type(mask).__name__)}")
         if weights is not None:
             if name not in weights:
@@ -158,7 +160,7 @@ def magnitude_masks(model_or_state, fraction: float | Mapping[str, float],
             [ True, False]])
     """
     weights = _weights(model_or_state)
-    check_choice("scope", scope, SCOPES)
+    check_option("scope", scope, SCOPES)
     if masks is None:
         masks = {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
     masks = _check_masks(masks, weights)
@@ -249,7 +251,7 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> list:
             [0., 1.]])
     """
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     params = dict(model.named_parameters())
     masks = _check_masks(masks, params)
     handles = []
@@ -306,11 +308,11 @@ def iterative_magnitude_pruning(model: nn.Module, train_fn: Callable[[nn.Module]
     [1.0, 0.5, 0.25]
     """
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not callable(train_fn):
-        raise ValueError(f"train_fn must be callable, got {type(train_fn).__name__}")
+        raise TypeError(f"train_fn must be callable, got {type(train_fn).__name__}")
     rounds = check_int("rounds", rounds, minimum=0)
-    check_choice("scope", scope, SCOPES)
+    check_option("scope", scope, SCOPES)
     start = copy.deepcopy(dict(reset_state if reset_state is not None else model.state_dict()))
     if masks is None:
         masks = {name: torch.ones_like(w, dtype=torch.bool)
@@ -327,7 +329,7 @@ def iterative_magnitude_pruning(model: nn.Module, train_fn: Callable[[nn.Module]
         if metrics is None:
             metrics = {}
         if not isinstance(metrics, Mapping):
-            raise ValueError("train_fn must return a dict of metrics or None, got "
+            raise TypeError("train_fn must return a dict of metrics or None, got "
                              f"{type(metrics).__name__}")
         for h in handles:
             h.remove()
@@ -443,7 +445,7 @@ def scale_matched_reinit(init_state: Mapping[str, torch.Tensor],
     tensor([[ 3.5355,  7.0711, -3.5355]])
     """
     if not isinstance(signs, bool):
-        raise ValueError(f"signs must be True or False, got {signs!r}")
+        raise TypeError(f"signs must be True or False, got {signs!r}")
     init_w, fresh_w, masks = _check_same_weights(init_state, fresh_state, masks)
     if signs:   # the signs change no magnitude, so the rescaling below is the same
         fresh_state = signed_reinit(init_state, fresh_state, masks)
@@ -504,9 +506,9 @@ def reshuffled_reinit(init_state: Mapping[str, torch.Tensor], masks: Mapping[str
     [[1.0, 1.0, -1.0, 1.0]]
     """
     if not isinstance(signs, bool):
-        raise ValueError(f"signs must be True or False, got {signs!r}")
+        raise TypeError(f"signs must be True or False, got {signs!r}")
     if generator is not None and not isinstance(generator, torch.Generator):
-        raise ValueError(f"generator must be a torch.Generator or None, got "
+        raise TypeError(f"generator must be a torch.Generator or None, got "
                          f"{type(generator).__name__}")
     init_w = _weights(init_state)
     masks = _check_masks(masks, init_w)
@@ -573,7 +575,7 @@ def interpolate_states(state_a: Mapping[str, torch.Tensor], state_b: Mapping[str
     """
     alpha = check_real("alpha", alpha)
     if not isinstance(state_a, Mapping) or not isinstance(state_b, Mapping):
-        raise ValueError("state_a and state_b must be state dicts (name -> tensor)")
+        raise TypeError("state_a and state_b must be state dicts (name -> tensor)")
     out = {}
     for name, a, b in _paired(state_a, state_b, "state", "hold the same parameters"):
         out[name] = torch.lerp(a.float(), b.float(), alpha).to(a.dtype) \

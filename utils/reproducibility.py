@@ -67,10 +67,12 @@ def seed_everything(seed: int, threads: int = 1, deterministic: bool = True) -> 
     True
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer, got {type(seed).__name__} {seed!r}")
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__} {seed!r}")
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f"threads must be a positive integer, got {threads!r}")
+    if threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
     seed = int(seed)
     random.seed(seed)

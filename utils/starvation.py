@@ -154,7 +154,7 @@ def spectral_decoupling(lam: float, gamma: float = 0.0) -> Callable[[nn.Module, 
 
     def penalty(model: nn.Module, outputs: torch.Tensor) -> torch.Tensor:
         if not isinstance(outputs, torch.Tensor):
-            raise ValueError(f"outputs must be a torch tensor, got {type(outputs).__name__}")
+            raise TypeError(f"outputs must be a torch tensor, got {type(outputs).__name__}")
         out = outputs.reshape(outputs.shape[0], -1)
         return 0.5 * lam * ((out - gamma) ** 2).sum(dim=1).mean()
 
@@ -197,7 +197,7 @@ def score_function(model) -> Callable[[np.ndarray], np.ndarray]:
         return score
     if callable(model):
         return lambda X: np.asarray(model(np.asarray(X)), dtype=float).reshape(-1)
-    raise ValueError(f"model must be a torch module or a callable, got {type(model).__name__}")
+    raise TypeError(f"model must be a torch module or a callable, got {type(model).__name__}")
 
 
 def _check_points(X, name: str = "X") -> np.ndarray:
@@ -476,7 +476,8 @@ def randomization_test(model, X, y, groups: Mapping[str, Sequence[int]], rng,
         raise ValueError(f"X must be 2-D and y hold one label per row, got shapes {X.shape} "
                          f"and {y.shape}")
     if not isinstance(groups, Mapping) or not groups:
-        raise ValueError("groups must be a non-empty dict of name -> coordinate indices")
+        error = ValueError if isinstance(groups, Mapping) else TypeError
+        raise error("groups must be a non-empty dict of name -> coordinate indices")
     if "none" in groups:
         raise ValueError("'none' is reserved for the unshuffled accuracy; rename that group")
     n_repeats = check_int("n_repeats", n_repeats, minimum=1)
@@ -504,7 +505,7 @@ def _predict_function(model) -> Callable[[np.ndarray], np.ndarray]:
         return predict
     if callable(model):
         return lambda A: np.asarray(model(np.asarray(A))).astype(np.int64).reshape(-1)
-    raise ValueError(f"model must be a torch module or a callable, got {type(model).__name__}")
+    raise TypeError(f"model must be a torch module or a callable, got {type(model).__name__}")
 
 
 # --- how much a simple classifier explains ------------------------------------------------

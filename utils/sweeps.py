@@ -29,10 +29,12 @@ def grid_settings(grid: Mapping[str, Sequence]) -> list[dict]:
     [{'width': 8, 'lr': 0.1}, {'width': 16, 'lr': 0.1}]
     """
     if not isinstance(grid, Mapping):
-        raise ValueError(f"grid must be a dict of name -> list of values, got {type(grid).__name__}")
+        raise TypeError(f"grid must be a dict of name -> list of values, got {type(grid).__name__}")
     for name, values in grid.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-            raise ValueError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}")
+            error = TypeError if isinstance(values, (str, bytes)) or not isinstance(
+                values, Sequence) else ValueError
+            raise error(f"grid[{name!r}] must be a non-empty list of values, got {values!r}")
     names = list(grid)
     return [dict(zip(names, combo)) for combo in itertools.product(*grid.values())]
 
@@ -75,7 +77,7 @@ def sweep(fn: Callable[..., Mapping | float], grid: Mapping[str, Sequence] | Non
     3  2     1  21
     """
     if not callable(fn):
-        raise ValueError(f"fn must be callable, got {type(fn).__name__}")
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     settings = grid_settings(grid) if grid else [{}]
     seeds = list(seeds)
     if not seeds:
@@ -149,7 +151,9 @@ def interpolation_width(widths: Sequence, train_acc, eps: float):
                          f"and one column per width; got shape {acc.shape}")
     if np.isnan(acc).any():
         raise ValueError("train_acc contains NaN")
-    if not (isinstance(eps, Real) and 0 <= eps < 1):
+    if not isinstance(eps, Real):
+        raise TypeError(f"eps must be a number in [0, 1), got {eps!r}")
+    if not 0 <= eps < 1:
         raise ValueError(f"eps must be a number in [0, 1), got {eps!r}")
     fits = (acc >= 1 - eps).all(axis=0)
     bad = np.flatnonzero(~fits)

@@ -17,11 +17,12 @@ import torch.nn.functional as F
 from torch import nn
 from utils.progress import progress_bar
 
-from ._validation import check_choice, check_int, check_real
+from ._validation import check_option
+from .engine import LOSSES, TrainConfig, make_config
+from .engine import check_data as _check_data
 
 __all__ = ["History", "train", "evaluate", "accuracy", "loss_fn", "LOSSES", "OPTIMIZERS"]
 
-LOSSES = ("cross_entropy", "mse", "logistic")
 OPTIMIZERS = ("sgd", "adam")
 
 
@@ -77,7 +78,7 @@ def loss_fn(outputs: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
     >>> round(loss_fn(out, y, "mse").item(), 4)  # (2 - 1)^2 + (0 - 0)^2
     1.0
     """
-    check_choice("loss", loss, LOSSES)
+    check_option("loss", loss, LOSSES)
     if loss == "cross_entropy":
         return F.cross_entropy(outputs, y)
     if loss == "logistic":
@@ -109,7 +110,7 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     >>> sorted(evaluate(net, torch.zeros(4, 2), torch.tensor([0, 1, 0, 1])))
     ['accuracy', 'loss']
     """
-    check_choice("loss", loss, LOSSES)
+    check_option("loss", loss, LOSSES)
     _check_data(X, y, loss=loss)
     _check_model_takes(model, X, y, loss)
     return _evaluate(model, X, y, loss)
@@ -145,55 +146,6 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     0.5
     """
     return evaluate(model, X, y, loss)["accuracy"]
-
-
-def _check_data(X, y, name: str = "X", loss: str | None = None) -> None:
-    """Reject data that torch would fail on obscurely, or train on silently to NaN.
-
-    ``name`` is how the features are called in messages ("X" or "X_val"; the labels are
-    "y"/"y_val"). With ``loss``, the labels are checked against what that loss needs.
-    """
-    yname = "y" + name[1:]
-    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise ValueError(f"{name} and {yname} must be torch tensors (see utils.data.to_tensors), "
-                         f"got {type(X).__name__} and {type(y).__name__}")
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (samples x features), got shape {tuple(X.shape)}")
-    if y.ndim == 0 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"{name} and {yname} must have the same number of rows, got "
-                         f"{X.shape[0]} and {tuple(y.shape)[:1] or 'a scalar'}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} and {yname} hold no examples (0 rows): give at least one")
-    if not X.is_floating_point():
-        raise ValueError(f"{name} must hold floating-point features, got dtype {X.dtype}: "
-                         f"use {name}.float() (utils.data.to_tensors gives float32)")
-    _check_finite(X, name)
-    if loss is not None:
-        _check_labels(y, loss, yname)
-
-
-def _check_finite(values: torch.Tensor, name: str) -> None:
-    bad = ~torch.isfinite(values)
-    if bool(bad.any()):
-        row = int(bad.reshape(values.shape[0], -1).any(dim=1).nonzero()[0, 0])
-        raise ValueError(f"{name} holds {int(bad.sum())} NaN or infinite value(s), the first in "
-                         f"row {row}: training on them gives NaN losses and weights; drop or "
-                         "fill in those values first")
-
-
-def _check_labels(y: torch.Tensor, loss: str, name: str) -> None:
-    """Labels of the dtype the loss needs: int64 classes, or finite real targets for mse."""
-    if loss in ("cross_entropy", "logistic") and y.dtype != torch.int64:
-        hint = (f"use {name}.long() if they are whole numbers, or loss='mse' for real-valued "
-                "targets" if y.is_floating_point() else f"use {name}.long()")
-        raise ValueError(f"loss={loss!r} needs integer class labels (torch.int64) in {name}, "
-                         f"got dtype {y.dtype}: {hint}")
-    if loss == "mse" and not y.is_floating_point() and y.dtype != torch.int64:
-        raise ValueError(f"loss='mse' needs class labels as torch.int64 or real targets as "
-                         f"floats in {name}, got dtype {y.dtype}: use {name}.long() or "
-                         f"{name}.float()")
-    if y.is_floating_point():
-        _check_finite(y, name)
 
 
 def _check_model_takes(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss: str,
@@ -313,76 +265,83 @@ def train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     >>> h.stopped_because, h.final["train_acc"]
     ('target_accuracy', 1.0)
     """
-    check_choice("loss", loss, LOSSES)
+    check_option("loss", loss, LOSSES)
     _check_data(X, y, loss=loss)
-    check_choice("optimizer", optimizer, OPTIMIZERS)
-    lr = check_real("lr", lr, 0.0, low_open=True)
-    momentum = check_real("momentum", momentum, 0.0, 1.0, high_open=True)
-    weight_decay = check_real("weight_decay", weight_decay, 0.0)
-    n = X.shape[0]
-    batch_size = n if batch_size is None else check_int("batch_size", batch_size, 1)
-    epochs = check_int("epochs", epochs, minimum=1)
-    if max_steps is not None:
-        check_int("max_steps", max_steps, minimum=1)
-    if target_accuracy is not None:
-        check_real("target_accuracy", target_accuracy, 0.0, 1.0, low_open=True)
-    if (X_val is None) != (y_val is None):
-        raise ValueError("give both X_val and y_val, or neither")
+    cfg = make_config(n=X.shape[0], loss=loss, optimizer=optimizer, lr=lr, momentum=momentum,
+                      weight_decay=weight_decay, batch_size=batch_size, epochs=epochs,
+                      max_steps=max_steps, target_accuracy=target_accuracy,
+                      evals_per_epoch=evals_per_epoch, X_val=X_val, y_val=y_val)
     if X_val is not None:
         _check_data(X_val, y_val, name="X_val", loss=loss)
         if X_val.shape[1] != X.shape[1]:
             raise ValueError(f"X_val must have the features of X: {X.shape[1]} columns, got "
                              f"{X_val.shape[1]}")
-    evals_per_epoch = check_int("evals_per_epoch", evals_per_epoch, minimum=1)
     _check_model_takes(model, X, y, loss)
     if X_val is not None:
         _check_model_takes(model, X_val, y_val, loss, name="X_val")
 
-    opt = _make_optimizer(model, optimizer, lr, momentum, weight_decay)
-    steps_per_epoch = -(-n // batch_size)  # ceiling division
-    eval_at = set(np.linspace(0, steps_per_epoch, evals_per_epoch + 1)[1:].round().astype(int))
+    opt = _make_optimizer(model, optimizer, cfg.lr[0], cfg.momentum, cfg.weight_decay[0])
     history = History()
 
     def record(epoch: float, step: int) -> dict:
-        row = {"epoch": epoch, "step": step}
-        train_metrics = _evaluate(model, X, y, loss)
-        row.update(train_loss=train_metrics["loss"], train_acc=train_metrics["accuracy"])
-        if X_val is not None:
-            val_metrics = _evaluate(model, X_val, y_val, loss)
-            row.update(val_loss=val_metrics["loss"], val_acc=val_metrics["accuracy"])
-        if callback is not None:
-            row.update(callback(model) or {})
+        row = _evaluation_row(model, loss, epoch, step, [("train", X, y), ("val", X_val, y_val)])
+        row.update((callback(model) or {}) if callback is not None else {})
         history.rows.append(row)
         return row
 
     record(0, 0)
-    step = 0
+    step, eval_at = 0, cfg.eval_at
     # Closed on every way out (early stops return from inside the loop), so the bar shows
     # where training ended.
-    with progress_bar(range(epochs), desc="training", disable=not progress) as bar:
+    with progress_bar(range(cfg.epochs), desc="training", disable=not progress) as bar:
         for epoch in bar:
-            order = torch.randperm(n, generator=generator)
-            for i in range(steps_per_epoch):
-                idx = order[i * batch_size:(i + 1) * batch_size]
-                outputs = model(X[idx])
-                batch_loss = loss_fn(outputs, y[idx], loss)
-                if penalty is not None:
-                    batch_loss = batch_loss + penalty(model, outputs)
-                opt.zero_grad()
-                batch_loss.backward()
-                opt.step()
+            order = torch.randperm(cfg.n, generator=generator)
+            for i in range(cfg.steps_per_epoch):
+                idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+                _step(model, opt, X[idx], y[idx], loss, penalty)
                 step += 1
-                if (i + 1) in eval_at:
-                    row = record(epoch + (i + 1) / steps_per_epoch, step)
-                    if target_accuracy is not None and row["train_acc"] >= target_accuracy:
-                        history.stopped_because = "target_accuracy"
-                        return history
-                if max_steps is not None and step >= max_steps:
-                    if history.rows[-1]["step"] != step:
-                        record(epoch + (i + 1) / steps_per_epoch, step)
-                    history.stopped_because = "max_steps"
+                reason = _after_step(cfg, history, record, eval_at, epoch, i, step)
+                if reason is not None:
+                    history.stopped_because = reason
                     return history
             if progress:
                 bar.set_postfix(train_acc=f"{history.rows[-1]['train_acc']:.3f}")
     history.stopped_because = "epochs"
     return history
+
+
+def _evaluation_row(model: nn.Module, loss: str, epoch: float, step: int, sets) -> dict:
+    """A History row: epoch, step, then loss and accuracy on each (prefix, X, y) given."""
+    row = {"epoch": epoch, "step": step}
+    for prefix, A, b in sets:
+        if A is not None:
+            metrics = _evaluate(model, A, b, loss)
+            row.update({f"{prefix}_loss": metrics["loss"], f"{prefix}_acc": metrics["accuracy"]})
+    return row
+
+
+def _step(model: nn.Module, opt: torch.optim.Optimizer, Xb: torch.Tensor, yb: torch.Tensor,
+          loss: str, penalty) -> None:
+    """One optimizer step on the minibatch ``(Xb, yb)``, with the penalty if any."""
+    outputs = model(Xb)
+    batch_loss = loss_fn(outputs, yb, loss)
+    if penalty is not None:
+        batch_loss = batch_loss + penalty(model, outputs)
+    opt.zero_grad()
+    batch_loss.backward()
+    opt.step()
+
+
+def _after_step(cfg: TrainConfig, history: History, record, eval_at: set[int], epoch: int,
+                i: int, step: int) -> str | None:
+    """Evaluate if due; return why training stops now (a target, the step budget) or None."""
+    at = epoch + (i + 1) / cfg.steps_per_epoch
+    if (i + 1) in eval_at:
+        reason = cfg.target_reached(record(at, step))
+        if reason is not None:
+            return reason
+    if cfg.max_steps is not None and step >= cfg.max_steps:
+        if history.rows[-1]["step"] != step:
+            record(at, step)
+        return "max_steps"
+    return None

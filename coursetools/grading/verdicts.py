@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from utils.checks import CheckFailed, _compare  # the grader's own copy, never the kernel's
+from utils.checks import (  # the grader's own copy, never the kernel's
+    CheckFailed, _both_none, _compare)
 
 __all__ = ["read_value", "read_records", "judge", "describe", "BadRecord", "MAX_RECORD_BYTES"]
 
@@ -181,13 +182,10 @@ def compare_values(answer: Any, expected: Any, name: str, rtol: float, atol: flo
     ...
     utils.checks.CheckFailed: f is None, but the reference is 3: does the function `return` its result on every path?
     """
-    if expected is None or answer is None:
-        if answer is None and expected is None:
-            return
-        if answer is None:
-            raise CheckFailed(f"{name} is None, but the reference is {describe(expected, 80)}: "
-                              "does the function `return` its result on every path?")
-        raise CheckFailed(f"{name}: expected None, got {describe(answer, 80)}")
+    if _both_none(answer, expected, name, f"the reference is {describe(expected, 80)}: does "
+                  "the function `return` its result on every path?",
+                  show=lambda value: describe(value, 80)):
+        return
     if isinstance(expected, str) or isinstance(answer, str):
         if answer != expected or type(answer) is not type(expected):
             raise CheckFailed(f"{name}: expected {expected!r}, got {describe(answer, 80)}")
