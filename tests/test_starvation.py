@@ -488,7 +488,7 @@ def test_feature_responses_gd_plain_training_starves_for_one_sign_of_the_couplin
     (dict(U=np.ones((2, 2)), strengths=[1.0, 1.0], steps=10), ValueError, "orthonormal"),
     (dict(U=np.eye(2), strengths=[1.0], steps=10), ValueError, "strengths"),
     (dict(U=np.eye(2), strengths=[1.0, 1.0], steps=-1), ValueError, "steps"),
-    (dict(U=np.eye(2), strengths=[1.0, 1.0], steps=1.5), ValueError, "steps"),
+    (dict(U=np.eye(2), strengths=[1.0, 1.0], steps=1.5), TypeError, "steps"),
     (dict(U=np.eye(2), strengths=[1.0, 1.0], steps=10, lr=0.0), ValueError, "lr"),
     (dict(U=np.eye(2), strengths=[1.0, 1.0], steps=10, penalty="l1", lam=0.1), ValueError,
      "penalty"),
