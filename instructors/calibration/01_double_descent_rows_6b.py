@@ -6,7 +6,7 @@ cell feeds into the claims table. Used once (issue 29) to add these rows to the 
 calibration record for the record's own 20 seeds, when the machine was too loaded to rerun
 the whole lab 20 times; ``make calibrate`` replaces that record with a full run.
 
-    PYTHONPATH=. python chapters/figures/ch01_rows_6b.py 0 1 2
+    PYTHONPATH=. python instructors/calibration/01_double_descent_rows_6b.py 0 1 2
 """
 import json
 import sys
