@@ -6,7 +6,8 @@ from scipy.stats import spearmanr
 
 from scipy.optimize import least_squares
 
-from utils.learning_order import (censored_in_any_run, knn_vote_margin, knn_vote_margins,
+from utils.learning_order import (censored_in_any_run, group_centred_ranks, knn_vote_margin,
+                                  knn_vote_margins,
                                   learning_times, one_factor_residuals, one_order_surrogates,
                                   pairwise_rank_correlations, permutation_control,
                                   rank_correlation, rank_correlation_matrix, spearman_brown,
@@ -222,3 +223,27 @@ def test_one_order_surrogates_keep_each_run_and_the_mean_rho():
     assert residual_rms(grouped) > 4 * max(grouped_null)
     with pytest.raises(ValueError, match="must be positive"):
         one_order_surrogates(np.array([[1, 2, 3, 4], [4, 3, 2, 1]]))
+
+
+def test_group_centred_ranks_against_a_loop_over_runs_and_groups():
+    rng = np.random.default_rng(3)
+    times = rng.integers(0, 6, size=(3, 40))            # many ties
+    groups = rng.integers(0, 4, size=40)
+    got = group_centred_ranks(times, groups)
+    for k in range(3):
+        # average ranks by hand: 1 + number below + (number equal - 1) / 2
+        by_hand = np.array([1 + (times[k] < v).sum() + ((times[k] == v).sum() - 1) / 2
+                            for v in times[k]])
+        for g in range(4):
+            m = groups == g
+            np.testing.assert_allclose(got[k, m], by_hand[m] - by_hand[m].mean())
+    # Runs that differ only in the order of whole groups become identical.
+    a = np.array([[0, 1, 2, 10, 11, 12]])
+    b = np.array([[10, 11, 12, 0, 1, 2]])
+    both = group_centred_ranks(np.vstack([a, b]), [0, 0, 0, 1, 1, 1])
+    np.testing.assert_allclose(both[0], both[1])
+
+
+def test_group_centred_ranks_rejects_bad_groups():
+    with pytest.raises(ValueError, match="one label per example"):
+        group_centred_ranks([[1, 2, 3], [3, 2, 1]], [0, 1])

@@ -18,6 +18,7 @@ __all__ = [
     "pairwise_rank_correlations",
     "permutation_control",
     "within_group_rank_correlation",
+    "group_centred_ranks",
     "spearman_brown",
     "censored_in_any_run",
     "knn_vote_margin",
@@ -40,14 +41,16 @@ def learning_times(correct) -> np.ndarray:
 
     Parameters
     ----------
-    correct : array of bool, shape (T, n)
-        ``correct[t, i]`` says whether example i was classified correctly at checkpoint t.
+    correct : array of bool, shape (T + 1, n)
+        ``correct[t, i]`` says whether example i was classified correctly at checkpoint t,
+        for checkpoints t = 0, ..., T (checkpoint 0 is the initialization).
 
     Returns
     -------
     ndarray of int, shape (n,)
-        The smallest t such that ``correct[t:, i]`` is all True; T for an example that is
-        wrong at the last checkpoint (never learned "for good": a censored time).
+        The smallest t such that ``correct[t:, i]`` is all True; T + 1 (one past the last
+        checkpoint, the number of rows) for an example that is wrong at the last checkpoint
+        (never learned "for good": a censored time).
 
     Example
     -------
@@ -60,10 +63,10 @@ def learning_times(correct) -> np.ndarray:
     if not np.isin(correct, (0, 1)).all():
         raise ValueError("correct must hold booleans (or 0/1)")
     correct = correct.astype(bool)
-    T = correct.shape[0]
+    n_checkpoints = correct.shape[0]             # T + 1
     # stays[t, i]: correct at t and at every later checkpoint (a reversed running AND).
     stays = np.flip(np.logical_and.accumulate(np.flip(correct, axis=0), axis=0), axis=0)
-    return np.where(stays.any(axis=0), stays.argmax(axis=0), T)
+    return np.where(stays.any(axis=0), stays.argmax(axis=0), n_checkpoints)
 
 
 def rank_correlation(a, b) -> float:
@@ -170,6 +173,44 @@ def within_group_rank_correlation(times, groups) -> dict:
     return result
 
 
+def group_centred_ranks(times, groups) -> np.ndarray:
+    """Each run's ranks of the learning times minus that run's mean rank in each group.
+
+    What is left is each run's order *inside* the groups (e.g. classes), with the order
+    between the groups removed: the correlation matrix of the result asks whether runs agree
+    in groups once the runs' disagreements about the order of whole classes are taken out.
+
+    Parameters
+    ----------
+    times : array, shape (K, n)
+        One row of learning times per run (ties get their average rank).
+    groups : array, shape (n,)
+        A group label per example (e.g. its class).
+
+    Returns
+    -------
+    ndarray of float, shape (K, n)
+
+    Example
+    -------
+    >>> group_centred_ranks([[1, 2, 3, 4], [4, 3, 2, 1]], [0, 0, 1, 1])
+    array([[-0.5,  0.5, -0.5,  0.5],
+           [ 0.5, -0.5,  0.5, -0.5]])
+    """
+    times = np.asarray(times)
+    groups = np.asarray(groups)
+    _check_runs(times)
+    if groups.shape != (times.shape[1],):
+        raise ValueError(f"groups must have one label per example, shape ({times.shape[1]},),"
+                         f" got {groups.shape}")
+    ranks = np.apply_along_axis(rankdata, 1, times.astype(float))
+    centred = ranks.copy()
+    for g in np.unique(groups):
+        members = groups == g
+        centred[:, members] -= ranks[:, members].mean(axis=1, keepdims=True)
+    return centred
+
+
 def spearman_brown(rho, m: int) -> float:
     """Predicted correlation between averages of ``m`` runs, from the single-run correlation.
 
@@ -215,7 +256,7 @@ def censored_in_any_run(times, horizon: int) -> np.ndarray:
     times : array of int, shape (K, n)
         Learning times as returned by :func:`learning_times` for each of K runs.
     horizon : int
-        The censoring value: the number of checkpoints T.
+        The censoring value: T + 1 for checkpoints 0, ..., T (the number of checkpoints).
 
     Returns
     -------
