@@ -57,17 +57,23 @@ $(STAMP): requirements.txt constraints.txt | check-python
 
 setup: $(STAMP)
 
+# $(call apt_install,package,command,override variable,what it is for,what happens without it)
+# (no commas inside an argument: make splits on them):
+# nothing if the command (or the variable) is there; else, as root with apt-get (as in CI),
+# install Debian's package; else say what to do and what happens without it.
+apt_install = if command -v $(2) >/dev/null 2>&1 || [ -n "$(if $(3),$${$(3):-})" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's $(1) for $(4) (apt-get) ..."; \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null 2>&1; }; } || \
+	  echo "could not install $(1): $(5)"; \
+	else echo "no $(2) (install the $(1) package$(if $(3), or set $(3)=/path/to/$(2))): $(5)"; fi
+
 # The browser test drives Debian's chromium. Install it where we can (root with apt-get, as in
 # CI); elsewhere say so: the browser tests then skip with a message, and everything else runs.
 browser:
-	@if command -v chromium >/dev/null 2>&1 || [ -n "$${CHROMIUM:-}" ]; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing Debian's chromium for the browser test (apt-get) ..."; \
-	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
-	    { apt-get update -qq >/dev/null 2>&1 && \
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; }; } || \
-	  echo "could not install chromium: the browser tests will be skipped"; \
-	else echo "no chromium (install it, or set CHROMIUM=/path/to/chromium): the browser tests will be skipped"; fi
+	@$(call apt_install,chromium,chromium,CHROMIUM,the browser test,the browser tests will be skipped)
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build .
@@ -78,8 +84,7 @@ book: $(STAMP)
 # PyTorch's generic kernels and MKL's vendor-neutral BLAS, which sum as another CPU would (an
 # AMD and an Intel CPU take different MKL paths; see coursetools/portability.py).
 # One worker more than there are cores: while one waits (Chromium, a kernel starting, PyPI's
-# metadata), the others use the CPU. On 2 cores, 3 workers kept the CPU 97 % busy where 2 left
-# a fifth of it idle (the first pass took 319 s instead of 411 s). At most 8 workers.
+# metadata), the others use the CPU. At most 8 workers.
 CORES := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 XDIST ?= -n $(shell echo $$(( $(CORES) < 8 ? $(CORES) + 1 : 8 ))) --dist loadfile
 # The second pass only computes: one worker per core, the slowest labs first (xdist would
@@ -144,14 +149,7 @@ nbgrader: $(STAMP)
 # Install it where we can (root with apt-get, as in CI); elsewhere say so: the grader then
 # refuses to grade unless NO_SANDBOX=1, and the sandbox tests are skipped with a message.
 sandbox:
-	@if command -v bwrap >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing Debian's bubblewrap for the grader's sandbox (apt-get) ..."; \
-	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null 2>&1 || \
-	    { apt-get update -qq >/dev/null 2>&1 && \
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null 2>&1; }; } || \
-	  echo "could not install bubblewrap: make grade needs NO_SANDBOX=1, and the sandbox tests will be skipped"; \
-	else echo "no bubblewrap (install the bubblewrap package): make grade needs NO_SANDBOX=1, and the sandbox tests will be skipped"; fi
+	@$(call apt_install,bubblewrap,bwrap,,the grader's sandbox,make grade needs NO_SANDBOX=1 and the sandbox tests will be skipped)
 
 # Fresh random seeds each time (printed, so SEEDS="..." repeats a run): fixed seed lists are
 # how thresholds got tuned to the seeds an author ran.

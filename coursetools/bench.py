@@ -307,21 +307,14 @@ def bench_ensemble(n_models: int = 32, min_width: int = 4, max_width: int = 256,
     What the ratio measures: ``train_ensemble`` against ``train`` as the labs call it, with
     the same histories as the result. Part of the saving is not batching: ``train`` runs one
     more forward pass per epoch to evaluate, which ``train_ensemble`` reads off the next
-    step's forward pass, and pays its per-step bookkeeping once per network. Measured
-    (2026-12-03, these 32 networks, 1,000 steps, one thread): the loop of ``train`` 24.0 s,
-    a bare Adam loop that records nothing 13.9 s, ``train_ensemble`` 2.9 s; so against the
-    bare loop batching alone is about 4.8x. On 2 cores the loop of ``train`` spread over
-    two processes (``utils.sweeps.sweep(n_jobs=2)``) took 12.3-14.2 s, ``train_ensemble``
-    on two threads 2.1-2.2 s.
+    step's forward pass, and pays its per-step bookkeeping once per network; the bench
+    table (``instructors/bench.md``) gives the measured times.
 
     Both ways get the same number of torch threads: ``threads=1`` is the labs' setting
     (:func:`utils.reproducibility.seed_everything`), None every core this process may run
     on. With more than one thread, OpenMP's waiting threads spin and count as CPU time, so
     the CPU-time ratio no longer checks the wall-time ratio, and on a loaded machine both
-    move by a factor of several: time it on an idle machine. Measured on 2 idle cores
-    (2026-12-03, make bench): one thread, loop 112.1 s, batched 14.2 s (7.9x); two, loop
-    104.1 s, batched 10.8 s (9.6x): the loop's products are too small to gain much from a
-    second thread.
+    move by a factor of several: time it on an idle machine.
 
     Parameters
     ----------

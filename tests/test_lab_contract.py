@@ -78,3 +78,18 @@ def test_code_lines_fit_the_books_column(lab):
             for cell in cells(lab) if cell["cell_type"] == "code"
             for line in "".join(cell["source"]).split("\n") if len(line) > CODE_COLUMN]
     assert not long, f"{lab.name}: code lines over {CODE_COLUMN} characters (cell id, length, start): {long}"
+
+
+# A lab is an experiment a student finishes in its stated time: the prose says what a student
+# needs to see the result; seed ranges, provenance and design notes go on the lab's
+# instructors' page (CONTRIBUTING.md). Code, outputs and comments are not counted.
+MAX_MARKDOWN_WORDS = 2500
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
+def test_the_prose_stays_within_the_word_budget(lab):
+    words = sum(len("".join(cell["source"]).split()) for cell in cells(lab)
+                if cell["cell_type"] == "markdown")
+    assert words <= MAX_MARKDOWN_WORDS, (
+        f"{lab.name}: {words} words of Markdown, more than {MAX_MARKDOWN_WORDS}; move seed "
+        "ranges, provenance and design notes to the lab's instructors' page")
