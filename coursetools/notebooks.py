@@ -503,6 +503,9 @@ def _client(nb: nbformat.NotebookNode, cwd: str | os.PathLike, timeout: float = 
         allow_errors=allow_errors,
         store_widget_state=store_widget_state,
         record_timing=False,  # timestamps in cell metadata would churn the committed labs
+        # nbclient's default, 60 s, was too short for a kernel to start on a loaded 2-core
+        # machine (a calibration's 19th run died of it); a kernel that never starts still fails.
+        startup_timeout=300,
         resources={"metadata": {"path": str(cwd)}},
         **hooks,
     )
