@@ -89,3 +89,12 @@ def test_seeds_are_distinct_and_drawn_fresh():
         calibrate.draw_seeds(0)
     with pytest.raises(TypeError):
         calibrate.draw_seeds(2.0)
+
+
+def test_a_record_edited_by_hand_says_so_on_the_page():
+    record = {"lab": "99_x", "date": "2026-12-08", "machine": "m", "seconds": 1, "jobs": 2,
+              "seeds": [1], "errors": {}, "rows": [],
+              "edits": ["the row 'barrier' kept its threshold 2; the run had 0.7"]}
+    page = calibrate.render_page([record])
+    assert "Edited by hand after the run: the row 'barrier' kept its threshold 2" in page
+    assert "Edited by hand" not in calibrate.render_page([{**record, "edits": []}])
