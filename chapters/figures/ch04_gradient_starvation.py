@@ -28,7 +28,7 @@ def _margin_shares(s: np.ndarray, steps: int = 5000, lr: float = 0.5,
                    lam: float = 0.0) -> np.ndarray:
     """Gradient descent from w = 0 on log(1 + exp(-w . s)) + lam/2 (w . s)^2; w_j s_j per step.
 
-    Every example is s times its label, so the mean loss is this one term (the label-weighted
+    Every example is its label times s, so the mean loss is this one term (the label-weighted
     feature matrix has rank 1): coordinate j adds w_j s_j to every example's margin. ``lam``
     is the spectral-decoupling penalty on the logit, whose square is m^2.
     """
@@ -45,7 +45,7 @@ def figure_starvation_dynamics(path: pathlib.Path) -> pathlib.Path:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     m = np.linspace(-4, 8, 400)
     axes[0].plot(m, 1 / (1 + np.exp(m)), color=PALETTE[0])
-    axes[0].set(xlabel="margin of an example, $m = s\\,\\hat y$",
+    axes[0].set(xlabel="margin of an example, $m = y\\,\\hat y$",
                 ylabel="gradient weight $-\\ell'(m) = 1/(1+e^{m})$",
                 title="The logistic loss stops pushing once $m$ is large")
     steps = np.arange(1, 5001)
