@@ -12,7 +12,7 @@ Used by Lab 4. The two-moons-with-a-gap data set lives in :mod:`utils.data`
 - :func:`randomize_coordinates` and :func:`randomization_test`: how much a trained model
   relies on a set of input coordinates, by breaking their link with the label at test time;
 - :func:`agreement`, :func:`mutual_information` and :func:`explained_information`: how much
-  of a network's behaviour a simpler (linear) classifier explains, after Nakkiran et al. (2019),
+  of a network's behaviour a simpler (linear) classifier explains, after Kalimeris et al. (2019),
   and :func:`permute_within_class`, the null those measurements are read against;
 - :func:`spectral_decoupling_margin`: the margin at which the penalty stops an example's
   logit, the root of sigma(-m) = lambda m;
@@ -580,7 +580,7 @@ def mutual_information(a, b) -> float:
 
 
 def explained_information(f, l, y) -> float:
-    """Nakkiran et al.'s mu_Y(F; L) = I(F; L) - I(F; L | Y): what L explains of F about Y.
+    """Kalimeris et al.'s mu_Y(F; L) = I(F; L) - I(F; L | Y): what L explains of F about Y.
 
     F and L are two classifiers' predictions and Y the true labels. I(F; L) counts all the
     ways F and L agree; I(F; L | Y) (the mean over classes y of I(F; L) among examples with
