@@ -674,6 +674,21 @@ def spectral_decoupling_margin(lam: float) -> float:
     return 0.5 * (low + high)
 
 
+def _check_toy(U, strengths) -> tuple[np.ndarray, np.ndarray]:
+    """The toy's directions and strengths as float arrays, checked: U an (n, r) array with
+    orthonormal columns, one positive finite strength per column."""
+    U = np.asarray(U, dtype=float)
+    if U.ndim != 2 or U.shape[1] == 0 or U.shape[1] > U.shape[0]:
+        raise ValueError(f"U must be an (n, r) array with 1 <= r <= n, got shape {U.shape}")
+    if not np.allclose(U.T @ U, np.eye(U.shape[1]), atol=1e-8):
+        raise ValueError("U must have orthonormal columns (U^T U = I)")
+    s = np.asarray(strengths, dtype=float)
+    if s.shape != (U.shape[1],) or not np.all(np.isfinite(s)) or (s <= 0).any():
+        raise ValueError(f"strengths must be {U.shape[1]} positive numbers, one per column "
+                         f"of U, got {strengths!r}")
+    return U, s
+
+
 def feature_responses(U, strengths, lam: float, penalty: str = "sd", tol: float = 1e-12,
                       max_iter: int = 200) -> np.ndarray:
     """Responses to each feature direction at the optimum of a penalized linear model.
@@ -718,15 +733,7 @@ def feature_responses(U, strengths, lam: float, penalty: str = "sd", tol: float 
     >>> bool(np.allclose(z, spectral_decoupling_margin(0.01) * U.T @ np.ones(2)))
     True
     """
-    U = np.asarray(U, dtype=float)
-    if U.ndim != 2 or U.shape[1] == 0 or U.shape[1] > U.shape[0]:
-        raise ValueError(f"U must be an (n, r) array with 1 <= r <= n, got shape {U.shape}")
-    if not np.allclose(U.T @ U, np.eye(U.shape[1]), atol=1e-8):
-        raise ValueError("U must have orthonormal columns (U^T U = I)")
-    s = np.asarray(strengths, dtype=float)
-    if s.shape != (U.shape[1],) or not np.all(np.isfinite(s)) or (s <= 0).any():
-        raise ValueError(f"strengths must be {U.shape[1]} positive numbers, one per column "
-                         f"of U, got {strengths!r}")
+    U, s = _check_toy(U, strengths)
     lam = check_real("lam", lam, 0.0, low_open=True)
     if penalty not in ("sd", "wd"):
         raise ValueError(f"penalty must be 'sd' or 'wd', got {penalty!r}")
@@ -797,15 +804,7 @@ def feature_responses_gd(U, strengths, steps: int, lr: float = 0.1, lam: float =
     >>> bool(weak[1] < 0.7 * weak[0])      # the weak response falls as the strong one grows
     True
     """
-    U = np.asarray(U, dtype=float)
-    if U.ndim != 2 or U.shape[1] == 0 or U.shape[1] > U.shape[0]:
-        raise ValueError(f"U must be an (n, r) array with 1 <= r <= n, got shape {U.shape}")
-    if not np.allclose(U.T @ U, np.eye(U.shape[1]), atol=1e-8):
-        raise ValueError("U must have orthonormal columns (U^T U = I)")
-    s = np.asarray(strengths, dtype=float)
-    if s.shape != (U.shape[1],) or not np.all(np.isfinite(s)) or (s <= 0).any():
-        raise ValueError(f"strengths must be {U.shape[1]} positive numbers, one per column "
-                         f"of U, got {strengths!r}")
+    U, s = _check_toy(U, strengths)
     steps = check_int("steps", steps, minimum=0, maximum=1_000_000)
     lr = check_real("lr", lr, 0.0, low_open=True)
     lam = check_real("lam", lam, 0.0)
