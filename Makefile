@@ -89,12 +89,12 @@ CORES := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 XDIST ?= -n $(shell echo $$(( $(CORES) < 8 ? $(CORES) + 1 : 8 ))) --dist loadfile
 # The second pass only computes: one worker per core, the slowest labs first (xdist would
 # otherwise order files by their number of cells), so no core idles at the end. The order is
-# read from the wall times in instructors/bench.md (written by `make bench`), slowest first;
+# read from the wall times in instructors/bench.md (written by `make bench`), slowest first (ties by name);
 # a lab the table does not list yet (a new one) runs first, as if it were the slowest.
 XDIST_CPU ?= -n $(shell echo $$(( $(CORES) < 8 ? $(CORES) : 8 ))) --dist loadfile --no-loadscope-reorder
 SLOWEST_LABS := $(addprefix labs/,$(addsuffix .ipynb,$(shell awk -F'|' \
   '$$2 ~ /^ *[0-9][0-9]_/ { gsub(/ /, "", $$2); gsub(/ /, "", $$3); print $$3, $$2 }' \
-  instructors/bench.md | sort -rn | cut -d' ' -f2)))
+  instructors/bench.md | sort -k1,1rn -k2,2 | cut -d' ' -f2)))
 ANOTHER_CPU := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE
 test: $(STAMP) browser sandbox
 	$(PY) -m pytest $(XDIST)
